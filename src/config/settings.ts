@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The validated configuration of one server (PROTOCOL.md §3). */
+export interface Settings {
+  readonly port: number;
+  readonly host: string;
+  /** This server's identity in federation. */
+  readonly hostname: string;
+  readonly database: { readonly url?: string; readonly dataDir: string };
+  readonly federation: {
+    readonly peers: readonly PeerAddress[];
+    readonly acceptFrom: 'listed' | readonly string[];
+    readonly requestTimeoutMs: number;
+  };
+  readonly limits: { readonly maxLineBytes: number };
+  readonly idleFlushMs: number;
+  readonly bcryptCost: number;
+  readonly logLevel: LogLevel;
+}
+
+/** Injection token for `Settings`. */
+export const SETTINGS = Symbol('Settings');
+
+export const DEFAULT_PORT = 4400;
+
+const PEER = /^(.+):(\d{1,5})$/;
+
+export function parsePeer(text: string): PeerAddress | undefined {
+  const match = PEER.exec(text.trim());
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  return port >= 1 && port <= 65535 ? { host: match[1], port } : undefined;
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .number({ error: (issue) => `expected an integer, got ${JSON.stringify(issue.input)}` })
+    .int({ error: (issue) => `expected an integer, got ${JSON.stringify(issue.input)}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const text = z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
+
+const peer = text.refine((value) => parsePeer(value) !== undefined, {
+  error: 'expected <host>:<port> with a port from 1 to 65535',
+});
+
+/** Every key a configuration file may set; unknown keys are refused so typos do not pass silently. */
+export const settingsFileSchema = z.strictObject({
+  port: integer(0, 65535).optional(),
+  host: text.optional(),
+  hostname: text.optional(),
+  database: z
+    .strictObject({
+      url: text.optional(),
+      dataDir: text.optional(),
+    })
+    .optional(),
+  federation: z
+    .strictObject({
+      peers: z.array(peer, { error: 'expected a list of <host>:<port>' }).optional(),
+      peersFile: text.optional(),
+      acceptFrom: z
+        .union([z.literal('listed'), z.array(text)], { error: 'expected "listed" or a list of addresses' })
+        .optional(),
+      requestTimeoutMs: integer(1, 600_000).optional(),
+    })
+    .optional(),
+  limits: z
+    .strictObject({
+      maxLineBytes: integer(256, 1_048_576).optional(),
+    })
+    .optional(),
+  idleFlushMs: integer(0, 60_000).optional(),
+  bcryptCost: integer(4, 20).optional(),
+  logLevel: z.enum(['error', 'warn', 'info', 'debug'], { error: 'expected one of error, warn, info, debug' }).optional(),
+});
+
+export type SettingsInput = z.infer<typeof settingsFileSchema>;

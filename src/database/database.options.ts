@@ -1,0 +1,29 @@
+import { DataSourceOptions } from 'typeorm';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
+import { pgliteDriver } from './pglite-driver';
+
+export interface DatabaseSettings {
+  /** PostgreSQL connection string; unset means the embedded database. */
+  readonly url?: string;
+  /** Where the embedded database keeps its files. */
+  readonly dataDir: string;
+}
+
+/**
+ * The one description of the database, used by the server and by the TypeORM CLI (ormconfig.ts).
+ * The schema comes only from migrations, which run when the server starts.
+ */
+export function databaseOptions(database: DatabaseSettings): DataSourceOptions {
+  const common = {
+    type: 'postgres' as const,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    logging: ['error' as const],
+  };
+  if (database.url) return { ...common, url: database.url };
+  return { ...common, driver: pgliteDriver(database.dataDir) };
+}

@@ -1,0 +1,113 @@
+import { PGlite, Results } from '@electric-sql/pglite';
+import { EventEmitter } from 'node:events';
+import { resolve } from 'node:path';
+
+type Callback = (error: Error | null, result?: QueryResult) => void;
+
+interface QueryResult {
+  rows: unknown[];
+  rowCount: number;
+  command?: string;
+  fields: Results['fields'];
+}
+
+/** First come, first served: one holder at a time. */
+class FifoLock {
+  private tail: Promise<void> = Promise.resolve();
+
+  acquire(): Promise<() => void> {
+    let release!: () => void;
+    const released = new Promise<void>((done) => (release = done));
+    const acquired = this.tail.then(() => once(release));
+    this.tail = this.tail.then(() => released);
+    return acquired;
+  }
+}
+
+function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) {
+      done = true;
+      action();
+    }
+  };
+}
+
+function toQueryResult(result: Results): QueryResult {
+  const counted = result as Results & { rowCount?: number; command?: string };
+  return {
+    rows: result.rows,
+    rowCount: counted.rowCount ?? result.affectedRows ?? result.rows.length,
+    command: counted.command,
+    fields: result.fields,
+  };
+}
+
+/** The part of a `pg` client that TypeORM's postgres driver uses. */
+class PGliteClient extends EventEmitter {
+  constructor(private readonly database: Promise<PGlite>) {
+    super();
+  }
+
+  query(text: string, paramsOrCallback?: unknown[] | Callback, callback?: Callback): Promise<QueryResult> | undefined {
+    const params = Array.isArray(paramsOrCallback) ? paramsOrCallback : undefined;
+    const done = typeof paramsOrCallback === 'function' ? paramsOrCallback : callback;
+    const running = this.run(text, params);
+    if (!done) return running;
+    running.then((result) => done(null, result), (error: Error) => done(error));
+    return undefined;
+  }
+
+  private async run(text: string, params: unknown[] | undefined): Promise<QueryResult> {
+    const database = await this.database;
+    if (params && params.length > 0) return toQueryResult(await database.query(text, params));
+    // Without parameters the simple protocol runs, which also accepts several statements.
+    const results = await database.exec(text);
+    return toQueryResult(results[results.length - 1] ?? { rows: [], fields: [], affectedRows: 0 });
+  }
+}
+
+/**
+ * A `pg.Pool` look-alike over one in-process PGlite database. PGlite has a single session, so the
+ * pool hands out that one connection to one holder at a time, in order: a transaction keeps it
+ * until it commits or rolls back, and nothing else can slip a statement into it.
+ */
+class PGlitePool extends EventEmitter {
+  private readonly database: Promise<PGlite>;
+  private readonly lock = new FifoLock();
+  private readonly client: PGliteClient;
+
+  constructor(dataDir: string) {
+    super();
+    this.database = PGlite.create(resolve(dataDir));
+    // Reported through connect(); this keeps a failed start from being an unhandled rejection.
+    this.database.catch(() => undefined);
+    this.client = new PGliteClient(this.database);
+  }
+
+  connect(callback: (error: Error | null, client?: PGliteClient, release?: () => void) => void): void {
+    Promise.all([this.database, this.lock.acquire()]).then(
+      ([, release]) => callback(null, this.client, release),
+      (error: Error) => callback(error),
+    );
+  }
+
+  end(callback: (error?: Error) => void): void {
+    this.lock
+      .acquire()
+      .then(async () => (await this.database).close())
+      .then(() => callback(), (error: Error) => callback(error));
+  }
+}
+
+/** A driver module for TypeORM's postgres driver (`driver` option) backed by PGlite in `dataDir`. */
+export function pgliteDriver(dataDir: string): { Pool: new () => PGlitePool } {
+  return {
+    Pool: class extends PGlitePool {
+      constructor() {
+        super(dataDir);
+      }
+    },
+  };
+}

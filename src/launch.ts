@@ -1,0 +1,33 @@
+import { ChatServer, startChatServer } from './chat-server';
+import { ConfigurationError } from './config/configuration-error';
+import { InformationShown, parseLaunchArguments } from './config/launch-arguments';
+import { loadSettings } from './config/load-settings';
+
+export interface LaunchOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** Exit codes: 0 after --help/--version, 1 when the server cannot start, 2 for bad configuration. */
+export type LaunchResult = { readonly exitCode: number } | { readonly server: ChatServer };
+
+/** `chat-server [port] [configuration]`: reads the configuration and starts the server. */
+export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, output: LaunchOutput): Promise<LaunchResult> {
+  let settings;
+  try {
+    settings = loadSettings(parseLaunchArguments(argv, output.stdout), env);
+  } catch (error) {
+    if (error instanceof InformationShown) return { exitCode: 0 };
+    if (error instanceof ConfigurationError) {
+      output.stderr(`chat-server: invalid configuration: ${error.message}\n`);
+      return { exitCode: 2 };
+    }
+    throw error;
+  }
+  try {
+    return { server: await startChatServer(settings) };
+  } catch (error) {
+    output.stderr(`chat-server: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    return { exitCode: 1 };
+  }
+}

@@ -1,0 +1,51 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { compare, hash } from 'bcrypt';
+import { Repository } from 'typeorm';
+import { SETTINGS, Settings } from '../../config/settings';
+import { isUniqueViolation } from '../../database/unique-violation';
+import { isValidPassword, isValidUserName } from '../../domain/names';
+import { Session } from '../../transport/session';
+import { Presence } from '../presence/presence';
+import { User } from './user.entity';
+
+@Injectable()
+export class AuthService implements OnModuleInit {
+  /** Compared against when the user does not exist, so both failures take the same time. */
+  private dummyHash = '';
+
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly presence: Presence,
+    @Inject(SETTINGS) private readonly settings: Settings,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.dummyHash = await hash('not-a-password', this.settings.bcryptCost);
+  }
+
+  /** Creates an account; false when the name is taken or the name or password is invalid. */
+  async register(name: string, password: string): Promise<boolean> {
+    if (!isValidUserName(name) || !isValidPassword(password)) return false;
+    if (await this.users.existsBy({ name })) return false;
+    const passwordHash = await hash(password, this.settings.bcryptCost);
+    try {
+      await this.users.insert({ name, passwordHash });
+      return true;
+    } catch (error) {
+      // A concurrent REGISTER of the same name won the unique constraint.
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Logs `session` in as `name`; false on bad credentials or when either side is already logged in. */
+  async login(session: Session, name: string, password: string): Promise<boolean> {
+    if (session.user !== undefined) return false;
+    const user = isValidUserName(name) ? await this.users.findOneBy({ name }) : null;
+    // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
+    const matches = await compare(password, user?.passwordHash ?? this.dummyHash);
+    if (!user || !matches || !isValidPassword(password)) return false;
+    return this.presence.attach(session, name);
+  }
+}

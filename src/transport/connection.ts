@@ -1,0 +1,137 @@
+import { Socket } from 'node:net';
+import { Frame, LineFramer } from './line-framer';
+import { Session } from './session';
+
+export interface ConnectionOptions {
+  readonly maxLineBytes: number;
+  /** Flush the pending bytes of a client that never sent an LF after this much quiet; 0 disables. */
+  readonly idleFlushMs: number;
+}
+
+/** What the server does with a connection's frames and with its end. */
+export interface ConnectionHandlers {
+  dispatch(connection: Connection, frame: Frame): Promise<void>;
+  closed(connection: Connection): Promise<void>;
+}
+
+const CLOSED = Symbol('closed');
+type QueueItem = Frame | typeof CLOSED;
+
+/**
+ * One client socket. Its frames are handled strictly one after another, so replies leave in the
+ * order the commands came in even though handlers are asynchronous. When the socket closes, a
+ * final CLOSED item runs after every command already received.
+ */
+export class Connection implements Session {
+  user?: string;
+  readonly remoteAddress: string;
+  private readonly framer: LineFramer;
+  private readonly queue: QueueItem[] = [];
+  private draining = false;
+  private readEnded = false;
+  private socketClosed = false;
+  private accepting = true;
+  private idleTimer?: NodeJS.Timeout;
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly finished: Promise<void>;
+  private markFinished!: () => void;
+
+  constructor(
+    readonly id: string,
+    private readonly socket: Socket,
+    private readonly options: ConnectionOptions,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.framer = new LineFramer(options.maxLineBytes);
+    this.finished = new Promise((resolve) => (this.markFinished = resolve));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => this.onClose());
+    // Reset or write errors: 'close' follows and does the cleanup.
+    socket.on('error', () => undefined);
+  }
+
+  deliver(line: string): void {
+    if (!this.socketClosed && this.socket.writable) this.socket.write(line);
+  }
+
+  /** Stops reading, lets the commands already received finish, then closes the socket. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.stopReading();
+    await this.idle();
+    this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), graceMs);
+    await this.finished;
+    clearTimeout(timer);
+  }
+
+  /** Resolves once the close has been handled (presence updated). */
+  whenFinished(): Promise<void> {
+    return this.finished;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.accepting) return;
+    for (const frame of this.framer.push(chunk)) this.enqueue(frame);
+    this.scheduleIdleFlush();
+  }
+
+  private onEnd(): void {
+    if (this.accepting) this.flushPartial();
+    this.stopReading();
+    this.readEnded = true;
+    if (!this.draining) this.socket.end();
+  }
+
+  private onClose(): void {
+    this.socketClosed = true;
+    this.stopReading();
+    this.enqueue(CLOSED);
+  }
+
+  private stopReading(): void {
+    this.accepting = false;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private scheduleIdleFlush(): void {
+    if (this.options.idleFlushMs <= 0 || this.framer.isLineClient) return;
+    clearTimeout(this.idleTimer);
+    if (!this.framer.hasPartialLine) return;
+    this.idleTimer = setTimeout(() => this.flushPartial(), this.options.idleFlushMs);
+  }
+
+  private flushPartial(): void {
+    const frame = this.framer.flushPartial();
+    if (frame) this.enqueue(frame);
+  }
+
+  private enqueue(item: QueueItem): void {
+    this.queue.push(item);
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.queue.length > 0) {
+      const item = this.queue.shift() as QueueItem;
+      if (item === CLOSED) {
+        await this.handlers.closed(this);
+        this.markFinished();
+      } else {
+        await this.handlers.dispatch(this, item);
+      }
+    }
+    this.draining = false;
+    // A client that half-closed after its last command gets its replies, then our FIN.
+    if (this.readEnded && !this.socketClosed) this.socket.end();
+    for (const waiter of this.idleWaiters.splice(0)) waiter();
+  }
+
+  private idle(): Promise<void> {
+    if (!this.draining && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,126 @@
+import { Logger } from '@nestjs/common';
+import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
+import { AddressInfo, createServer, Server as NetServer, Socket } from 'node:net';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { Command, CommandSyntax, SYNTAX_EXTRA } from './command';
+import { CommandParser } from './command-parser';
+import { Connection, ConnectionOptions } from './connection';
+import { LineContext } from './line-context';
+import { Frame } from './line-framer';
+import { Refusal } from './refusal';
+import { Reply, serialize } from './replies';
+import { SESSION_CLOSED } from './session';
+
+export interface LineServerOptions extends ConnectionOptions {
+  readonly port: number;
+  readonly host: string;
+  /** How long a shutdown waits for a client to close before dropping it. */
+  readonly shutdownGraceMs?: number;
+}
+
+/**
+ * The line-protocol transport: TCP sockets in, message patterns out. Each line's first word is
+ * the pattern; the handler registered for it (see `@Verb`) receives the parsed `Command` and a
+ * `LineContext`, and the `Reply` it returns is serialized back to the sender.
+ */
+export class LineServer extends Server implements CustomTransportStrategy {
+  private readonly log = new Logger('LineServer');
+  private readonly server: NetServer;
+  private readonly connections = new Set<Connection>();
+  private readonly parser = new CommandParser((verb) => this.syntaxOf(verb));
+  private nextConnectionId = 1;
+
+  constructor(private readonly options: LineServerOptions) {
+    super();
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  listen(callback: (error?: unknown) => void): void {
+    const onError = (error: Error) => callback(error);
+    this.server.once('error', onError);
+    this.server.listen(this.options.port, this.options.host, () => {
+      this.server.off('error', onError);
+      this.server.on('error', (error) => this.log.error(`listener error: ${error.message}`));
+      const { address, port } = this.address();
+      this.log.log(`listening on ${address}:${port}`);
+      callback();
+    });
+  }
+
+  /** Stops accepting, finishes the commands already received, closes every client. */
+  async close(): Promise<void> {
+    if (this.server.listening) this.server.close();
+    const grace = this.options.shutdownGraceMs ?? 5000;
+    await Promise.all([...this.connections].map((connection) => connection.shutdown(grace)));
+  }
+
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Listens to the underlying `net.Server`'s events ('connection', 'error', …). */
+  on<EventKey extends string = string, EventCallback extends Function = Function>(
+    event: EventKey,
+    callback: EventCallback,
+  ): void {
+    this.server.on(event, callback as unknown as (...args: unknown[]) => void);
+  }
+
+  unwrap<T>(): T {
+    return this.server as T;
+  }
+
+  private syntaxOf(verb: string): CommandSyntax | undefined {
+    const handler = this.messageHandlers.get(verb);
+    if (!handler || handler.isEventHandler) return undefined;
+    return handler.extras?.[SYNTAX_EXTRA] as CommandSyntax | undefined;
+  }
+
+  private accept(socket: Socket): void {
+    const connection = new Connection(`c${this.nextConnectionId++}`, socket, this.options, {
+      dispatch: (conn, frame) => this.dispatch(conn, frame),
+      closed: (conn) => this.closed(conn),
+    });
+    this.connections.add(connection);
+    this.log.debug(`${connection.id} connected from ${connection.remoteAddress}`);
+  }
+
+  private async dispatch(connection: Connection, frame: Frame): Promise<void> {
+    const outcome = this.parser.parse(frame);
+    if (!outcome) return;
+    if (outcome.kind === 'refused') {
+      if (outcome.failure) connection.deliver(serialize(outcome.failure));
+      return;
+    }
+    const { command, failure } = outcome;
+    const handler = this.messageHandlers.get(command.verb) as MessageHandler;
+    try {
+      const reply = await this.run(handler, command, connection);
+      if (reply) connection.deliver(serialize(reply));
+    } catch (error) {
+      if (!(error instanceof Refusal)) this.logFailure(connection, command.verb, error);
+      if (failure) connection.deliver(serialize(failure));
+    }
+  }
+
+  private async run(handler: MessageHandler, command: Command, connection: Connection): Promise<Reply | undefined> {
+    const result: unknown = await handler(command, new LineContext([connection]));
+    const reply = isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result;
+    return (reply ?? undefined) as Reply | undefined;
+  }
+
+  private async closed(connection: Connection): Promise<void> {
+    this.connections.delete(connection);
+    try {
+      await this.handleEvent(SESSION_CLOSED, { pattern: SESSION_CLOSED, data: connection }, new LineContext([connection]));
+    } catch (error) {
+      this.logFailure(connection, SESSION_CLOSED, error);
+    }
+    this.log.debug(`${connection.id} closed`);
+  }
+
+  private logFailure(connection: Connection, verb: string, error: unknown): void {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    this.log.error(`${connection.id} ${verb} failed: ${detail}`);
+  }
+}
