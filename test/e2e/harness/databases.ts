@@ -1,0 +1,70 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { DatabaseSettings } from '../../../src/database/database.options';
+
+/** Where global setup leaves a migrated embedded database to copy for each case. */
+export const TEMPLATE_ENV = 'CHAT_TEST_PGLITE_TEMPLATE';
+
+/** A database the e2e cases run against; `fresh()` gives an empty, migrated one. */
+export interface TestDatabase {
+  readonly name: string;
+  fresh(): Promise<DatabaseSettings>;
+  dispose(): void;
+}
+
+class EmbeddedTestDatabase implements TestDatabase {
+  readonly name = 'embedded';
+  private readonly dirs: string[] = [];
+
+  async fresh(): Promise<DatabaseSettings> {
+    const template = process.env[TEMPLATE_ENV];
+    if (!template) throw new Error(`${TEMPLATE_ENV} is unset: the jest globalSetup did not run`);
+    const dataDir = mkdtempSync(join(tmpdir(), 'chat-case-'));
+    cpSync(template, dataDir, { recursive: true });
+    this.dirs.push(dataDir);
+    return { dataDir };
+  }
+
+  dispose(): void {
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The per-worker database that global setup created and migrated from TEST_DATABASE_URL. */
+export function workerDatabaseUrl(base: string, worker: string): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/^\//, '')}_w${worker}`;
+  return url.toString();
+}
+
+class PostgresTestDatabase implements TestDatabase {
+  readonly name = 'postgres';
+  private readonly url: string;
+
+  constructor(base: string) {
+    this.url = workerDatabaseUrl(base, process.env.JEST_WORKER_ID ?? '1');
+  }
+
+  async fresh(): Promise<DatabaseSettings> {
+    const client = new Client({ connectionString: this.url });
+    await client.connect();
+    try {
+      await client.query('TRUNCATE memberships, channels, users RESTART IDENTITY CASCADE');
+    } finally {
+      await client.end();
+    }
+    return { url: this.url, dataDir: './unused' };
+  }
+
+  dispose(): void {}
+}
+
+/** The embedded database always; PostgreSQL too when TEST_DATABASE_URL is set. */
+export function testDatabases(): TestDatabase[] {
+  const databases: TestDatabase[] = [new EmbeddedTestDatabase()];
+  const url = process.env.TEST_DATABASE_URL;
+  if (url) databases.push(new PostgresTestDatabase(url));
+  return databases;
+}

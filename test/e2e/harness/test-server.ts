@@ -1,0 +1,55 @@
+import 'reflect-metadata';
+import { ChatServer, startChatServer } from '../../../src/chat-server';
+import { Settings } from '../../../src/config/settings';
+import { DatabaseSettings } from '../../../src/database/database.options';
+
+export type SettingsOverrides = Partial<Omit<Settings, 'limits'>> & { limits?: Partial<Settings['limits']> };
+
+/** The settings e2e servers run with: loopback, an ephemeral port, cheap bcrypt, quiet logs. */
+export function testSettings(database: DatabaseSettings, overrides: SettingsOverrides = {}): Settings {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    hostname: '127.0.0.1:0',
+    database,
+    federation: { peers: [], acceptFrom: 'listed', requestTimeoutMs: 5000 },
+    idleFlushMs: 100,
+    bcryptCost: 4,
+    logLevel: 'error',
+    ...overrides,
+    limits: { maxLineBytes: 8192, ...overrides.limits },
+  };
+}
+
+/** Starts the real app on port 0; restart() stops it and starts it again on the same database. */
+export class TestServer {
+  private server?: ChatServer;
+
+  constructor(private readonly settings: Settings) {}
+
+  static async start(database: DatabaseSettings, overrides?: SettingsOverrides): Promise<TestServer> {
+    const server = new TestServer(testSettings(database, overrides));
+    await server.startAgain();
+    return server;
+  }
+
+  get port(): number {
+    if (!this.server) throw new Error('the server is not running');
+    return this.server.address().port;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.startAgain();
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    await server?.close();
+  }
+
+  private async startAgain(): Promise<void> {
+    this.server = await startChatServer(this.settings, { databaseRetryAttempts: 0 });
+  }
+}
