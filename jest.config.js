@@ -7,6 +7,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testEnvironment: 'node',
   globalSetup: '<rootDir>/test/e2e/harness/global-setup.ts',
+  globalTeardown: '<rootDir>/test/e2e/harness/global-teardown.ts',
   testTimeout: 30000,
   collectCoverageFrom: ['src/**/*.ts', '!src/main.ts'],
   coverageDirectory: '<rootDir>/reports/coverage',

@@ -22,7 +22,7 @@ export function databaseOptions(database: DatabaseSettings): DataSourceOptions {
     migrationsRun: true,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
-    logging: ['error' as const],
+    logging: false,
   };
   if (database.url) return { ...common, url: database.url };
   return { ...common, driver: pgliteDriver(database.dataDir) };

@@ -1,0 +1,93 @@
+import { testDatabases } from './harness/databases';
+import { LineClient } from './harness/line-client';
+import { TestServer } from './harness/test-server';
+
+const CLIENTS = 200;
+
+async function connectMany(port: number, count: number, prefix: string): Promise<LineClient[]> {
+  return Promise.all(Array.from({ length: count }, (_, index) => LineClient.connect(port, `${prefix}${index}`)));
+}
+
+for (const database of testDatabases()) {
+  describe(`concurrency [${database.name}]`, () => {
+    let server: TestServer;
+    let clients: LineClient[] = [];
+
+    beforeEach(async () => {
+      server = await TestServer.start(await database.fresh());
+    });
+
+    afterEach(async () => {
+      for (const client of clients) client.close();
+      clients = [];
+      await server.stop();
+    });
+
+    afterAll(() => database.dispose());
+
+    // "RECV goes to every online member, the sender included" — with 200 clients at once.
+    test(`${CLIENTS} concurrent clients register, log in, join, and all receive every message`, async () => {
+      clients = await connectMany(server.port, CLIENTS, 'u');
+      await Promise.all(
+        clients.map(async (client, index) => {
+          client.send(`REGISTER user${index} pw${index}`);
+          client.send(`LOGIN user${index} pw${index}`);
+          await client.expectLine('RESULT REGISTER 1', 10000);
+          await client.expectLine('RESULT LOGIN 1', 10000);
+        }),
+      );
+      clients[0].send('CREATE lobby');
+      await clients[0].expectLine('RESULT CREATE lobby 1');
+      await Promise.all(
+        clients.map(async (client) => {
+          client.send('JOIN lobby');
+          await client.expectLine('RESULT JOIN lobby 1', 10000);
+        }),
+      );
+      const senders = clients.slice(0, 10);
+      senders.forEach((client, index) => client.send(`SAY lobby message ${index}`));
+      await Promise.all(
+        clients.map(async (client) => {
+          const received = new Set<string>();
+          for (let count = 0; count < senders.length; count++) received.add(await client.readLine(10000));
+          expect(received).toEqual(new Set(senders.map((_, index) => `RECV user${index} lobby message ${index}`)));
+        }),
+      );
+    });
+
+    // "Database unique constraints back the 'already exists' rules."
+    test('concurrent REGISTERs of one name give exactly one RESULT REGISTER 1', async () => {
+      clients = await connectMany(server.port, 20, 'r');
+      clients.forEach((client) => client.send('REGISTER same secret'));
+      const replies = await Promise.all(clients.map((client) => client.readLine(10000)));
+      expect(replies.filter((reply) => reply === 'RESULT REGISTER 1')).toHaveLength(1);
+      expect(replies.filter((reply) => reply === 'RESULT REGISTER 0')).toHaveLength(19);
+    });
+
+    test('concurrent CREATEs of one channel give exactly one success', async () => {
+      clients = await connectMany(server.port, 20, 'c');
+      await Promise.all(
+        clients.map(async (client, index) => {
+          client.send(`REGISTER maker${index} pw`);
+          client.send(`LOGIN maker${index} pw`);
+          await client.expectLine('RESULT REGISTER 1', 10000);
+          await client.expectLine('RESULT LOGIN 1', 10000);
+        }),
+      );
+      clients.forEach((client) => client.send('CREATE contested'));
+      const replies = await Promise.all(clients.map((client) => client.readLine(10000)));
+      expect(replies.filter((reply) => reply === 'RESULT CREATE contested 1')).toHaveLength(1);
+      expect(replies.filter((reply) => reply === 'RESULT CREATE contested 0')).toHaveLength(19);
+    });
+
+    // "LOGIN fails ... when that user is already logged in on another connection."
+    test('concurrent LOGINs of one user from many connections let exactly one in', async () => {
+      clients = await connectMany(server.port, 10, 'l');
+      clients[0].send('REGISTER solo pw');
+      await clients[0].expectLine('RESULT REGISTER 1');
+      clients.forEach((client) => client.send('LOGIN solo pw'));
+      const replies = await Promise.all(clients.map((client) => client.readLine(10000)));
+      expect(replies.filter((reply) => reply === 'RESULT LOGIN 1')).toHaveLength(1);
+    });
+  });
+}

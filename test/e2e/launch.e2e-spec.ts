@@ -1,0 +1,185 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch } from '../../src/launch';
+import { TEMPLATE_ENV } from './harness/databases';
+import { LineClient } from './harness/line-client';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+let scratch: string;
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'chat-launch-'));
+});
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(scratch, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** A data directory already holding the migrated schema, so the embedded database starts fast. */
+function dataDir(): string {
+  const dir = mkdtempSync(join(scratch, 'data-'));
+  cpSync(process.env[TEMPLATE_ENV] as string, dir, { recursive: true });
+  return dir;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', BCRYPT_COST: '4', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, port: 0, output: () => output, exited };
+}
+
+async function listening(running: Running, timeoutMs = 20000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = /listening on [\d.]+:(\d+)/.exec(running.output());
+    if (match) return Number(match[1]);
+    if (running.child.exitCode !== null) throw new Error(`server exited early:\n${running.output()}`);
+    if (Date.now() > deadline) throw new Error(`server did not report listening:\n${running.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function exitCodeOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+  const running = run(args, env);
+  const code = await running.exited;
+  return { code, output: running.output() };
+}
+
+describe('launch line: node dist/main.js [port] [configuration]', () => {
+  // "An unreadable or invalid configuration stops the server at start with a one-line message
+  // naming the file, the key and the problem, and exit code 2."
+  test('an invalid key value exits 2 with one line naming the file, the key and the problem', async () => {
+    const config = file('bad.yaml', 'limits:\n  maxLineBytes: 10\n');
+    const { code, output } = await exitCodeOf(['0', config]);
+    expect(code).toBe(2);
+    expect(output.trim().split('\n')).toHaveLength(1);
+    expect(output).toContain(`${config}: limits.maxLineBytes: must be at least 256`);
+  });
+
+  test('an unreadable configuration file exits 2', async () => {
+    const { code, output } = await exitCodeOf(['0', join(scratch, 'missing.yaml')]);
+    expect(code).toBe(2);
+    expect(output).toContain('missing.yaml: cannot read the file (ENOENT)');
+  });
+
+  test('an invalid environment override exits 2 naming the variable', async () => {
+    const { code, output } = await exitCodeOf([], { BCRYPT_COST: 'lots' });
+    expect(code).toBe(2);
+    expect(output).toContain('environment variable BCRYPT_COST: bcryptCost: expected an integer');
+  });
+
+  test('a port argument out of range exits 2', async () => {
+    const { code } = await exitCodeOf(['70000']);
+    expect(code).toBe(2);
+  });
+
+  test('a port already in use exits 1 with a message', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { code, output } = await exitCodeOf([String(port)], { CHAT_DATA_DIR: dataDir() });
+      expect(code).toBe(1);
+      expect(output).toContain('chat-server: cannot start');
+      expect(output).toContain('EADDRINUSE');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('a peers-list file is accepted as the configuration and the server serves', async () => {
+    const peers = file('peers.txt', '# federation peers\n127.0.0.1:4401\n\nserver2.example:4400\n');
+    const running = run(['0', peers], { CHAT_DATA_DIR: dataDir() });
+    try {
+      const port = await listening(running);
+      const client = await LineClient.connect(port);
+      client.send('CHANNELS');
+      await client.expectLine('RESULT CHANNELS ');
+      client.close();
+    } finally {
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
+  });
+
+  // "SIGINT and SIGTERM shut down gracefully: stop accepting, finish the commands in progress,
+  // close client and peer sockets, close the database, exit 0."
+  test.each(['SIGTERM', 'SIGINT'] as const)('%s finishes commands in progress, closes clients and exits 0', async (signal) => {
+    const running = run(['0'], { CHAT_DATA_DIR: dataDir() });
+    const port = await listening(running);
+    const client = await LineClient.connect(port);
+    client.send('REGISTER late pw');
+    await client.expectLine('RESULT REGISTER 1');
+    client.send('REGISTER final pw');
+    running.child.kill(signal);
+    await client.expectLine('RESULT REGISTER 1');
+    await client.expectClosed(10000);
+    expect(await running.exited).toBe(0);
+  });
+
+  test('the YAML configuration and the environment are applied together', async () => {
+    const config = file('server.yaml', `database:\n  dataDir: ${dataDir()}\nlogLevel: info\n`);
+    const running = run([config], { PORT: '0' });
+    try {
+      const port = await listening(running);
+      expect(port).toBeGreaterThan(0);
+    } finally {
+      running.child.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+    }
+  });
+});
+
+describe('launch() in process', () => {
+  const output = () => {
+    const lines: string[] = [];
+    return { lines, stdout: (text: string) => lines.push(text), stderr: (text: string) => lines.push(text) };
+  };
+
+  test('--help prints the usage and asks for exit 0', async () => {
+    const sink = output();
+    await expect(launch(['--help'], {}, sink)).resolves.toEqual({ exitCode: 0 });
+    expect(sink.lines.join('')).toContain('Usage: chat-server [options] [port] [configuration]');
+  });
+
+  test('invalid configuration asks for exit 2 and explains why', async () => {
+    const sink = output();
+    await expect(launch(['1', '2', '3'], {}, sink)).resolves.toEqual({ exitCode: 2 });
+    expect(sink.lines.join('')).toMatch(/^chat-server: invalid configuration: command line: /);
+  });
+
+  test('valid configuration starts a server that listens', async () => {
+    const sink = output();
+    const result = await launch(['0'], { HOST: '127.0.0.1', CHAT_DATA_DIR: dataDir(), LOG_LEVEL: 'error', BCRYPT_COST: '4' }, sink);
+    if (!('server' in result)) throw new Error(`did not start: ${sink.lines.join('')}`);
+    try {
+      const client = await LineClient.connect(result.server.address().port);
+      client.send('CHANNELS');
+      await client.expectLine('RESULT CHANNELS ');
+      client.close();
+    } finally {
+      await result.server.close();
+    }
+  });
+});
