@@ -43,9 +43,17 @@ export function loadSettings(launch: LaunchArguments, env: Environment): Setting
       const unknown = issue.keys.map((name) => (key ? `${key}.${name}` : name)).join(', ');
       throw new ConfigurationError(`${path}: unknown key ${unknown}`);
     }
-    throw new ConfigurationError(`${sources.get(key) ?? path ?? 'configuration'}: ${key}: ${issue.message}`);
+    throw new ConfigurationError(`${sourceOf(key, sources) ?? path ?? 'configuration'}: ${key}: ${issue.message}`);
   }
   return withDefaults(parsed.data, launch.port);
+}
+
+/** The environment variable behind a key, or behind the list or section the key is inside. */
+function sourceOf(key: string, sources: ReadonlyMap<string, string>): string | undefined {
+  for (const [prefix, source] of sources) {
+    if (key === prefix || key.startsWith(`${prefix}.`)) return source;
+  }
+  return undefined;
 }
 
 function withDefaults(input: SettingsInput, cliPort: number | undefined): Settings {

@@ -77,6 +77,7 @@ class PGlitePool extends EventEmitter {
   private readonly database: Promise<PGlite>;
   private readonly lock = new FifoLock();
   private readonly client: PGliteClient;
+  private ended = false;
 
   constructor(dataDir: string) {
     super();
@@ -87,6 +88,10 @@ class PGlitePool extends EventEmitter {
   }
 
   connect(callback: (error: Error | null, client?: PGliteClient, release?: () => void) => void): void {
+    if (this.ended) {
+      callback(new Error('the embedded database is closed'));
+      return;
+    }
     Promise.all([this.database, this.lock.acquire()]).then(
       ([, release]) => callback(null, this.client, release),
       (error: Error) => callback(error),
@@ -94,6 +99,11 @@ class PGlitePool extends EventEmitter {
   }
 
   end(callback: (error?: Error) => void): void {
+    if (this.ended) {
+      callback();
+      return;
+    }
+    this.ended = true;
     this.lock
       .acquire()
       .then(async () => (await this.database).close())

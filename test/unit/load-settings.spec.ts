@@ -1,0 +1,527 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigurationError } from '../../src/config/configuration-error';
+import { InformationShown, parseLaunchArguments } from '../../src/config/launch-arguments';
+import { loadSettings } from '../../src/config/load-settings';
+import { Settings } from '../../src/config/settings';
+
+let dir: string;
+let fileCount = 0;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'chat-settings-'));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Writes `text` to a fresh file in the temporary directory and returns its path. */
+function file(text: string, name = `config-${++fileCount}.yaml`): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function fromFile(text: string, env: Record<string, string> = {}): Settings {
+  return loadSettings({ configurationPath: file(text) }, env);
+}
+
+/** The ConfigurationError thrown by `action`; fails the test if none is thrown. */
+function configurationError(action: () => unknown): ConfigurationError {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error('expected a ConfigurationError, nothing was thrown');
+}
+
+describe('loadSettings', () => {
+  describe('defaults', () => {
+    it('uses the documented defaults without file, environment or port', () => {
+      expect(loadSettings({}, {})).toEqual({
+        port: 4400,
+        host: '0.0.0.0',
+        hostname: '127.0.0.1:4400',
+        database: { url: undefined, dataDir: './data' },
+        federation: { peers: [], acceptFrom: 'listed', requestTimeoutMs: 5000 },
+        limits: { maxLineBytes: 8192 },
+        idleFlushMs: 100,
+        bcryptCost: 10,
+        logLevel: 'info',
+      });
+    });
+
+    it('leaves the database URL unset by default (embedded database)', () => {
+      expect(loadSettings({}, {}).database.url).toBeUndefined();
+    });
+
+    it('ignores environment variables it does not know', () => {
+      expect(loadSettings({}, { HOME: '/root', CHAT_COLOUR: 'red' })).toEqual(loadSettings({}, {}));
+    });
+
+    it('treats an empty YAML document as no keys', () => {
+      expect(fromFile('---\n')).toEqual(loadSettings({}, {}));
+    });
+  });
+
+  describe('YAML configuration file', () => {
+    it('reads every key from a YAML file', () => {
+      const settings = fromFile(
+        [
+          'port: 4401',
+          'host: 127.0.0.1',
+          'hostname: chat.example',
+          'database:',
+          '  url: postgres://u:p@db/chat',
+          '  dataDir: /var/lib/chat',
+          'federation:',
+          '  peers: ["a.example:4402", "b.example:4403"]',
+          '  acceptFrom: ["10.0.0.1", "10.0.0.2"]',
+          '  requestTimeoutMs: 2500',
+          'limits:',
+          '  maxLineBytes: 1024',
+          'idleFlushMs: 0',
+          'bcryptCost: 12',
+          'logLevel: debug',
+          '',
+        ].join('\n'),
+      );
+      expect(settings).toEqual({
+        port: 4401,
+        host: '127.0.0.1',
+        hostname: 'chat.example',
+        database: { url: 'postgres://u:p@db/chat', dataDir: '/var/lib/chat' },
+        federation: {
+          peers: [
+            { host: 'a.example', port: 4402 },
+            { host: 'b.example', port: 4403 },
+          ],
+          acceptFrom: ['10.0.0.1', '10.0.0.2'],
+          requestTimeoutMs: 2500,
+        },
+        limits: { maxLineBytes: 1024 },
+        idleFlushMs: 0,
+        bcryptCost: 12,
+        logLevel: 'debug',
+      });
+    });
+
+    it('reads a JSON file as YAML', () => {
+      const settings = fromFile('{"port": 4402, "limits": {"maxLineBytes": 2048}, "logLevel": "warn"}');
+      expect([settings.port, settings.limits.maxLineBytes, settings.logLevel]).toEqual([4402, 2048, 'warn']);
+    });
+
+    it('accepts a hostname containing a colon', () => {
+      expect(fromFile('hostname: chat.example:4401\n').hostname).toBe('chat.example:4401');
+    });
+
+    it('derives the default hostname from the port set in the file', () => {
+      expect(fromFile('port: 4405\n').hostname).toBe('127.0.0.1:4405');
+    });
+
+    it('keeps defaults for keys the file does not set', () => {
+      const settings = fromFile('port: 4401\n');
+      expect([settings.host, settings.bcryptCost, settings.database.dataDir]).toEqual(['0.0.0.0', 10, './data']);
+    });
+
+    it('reads peers from a peersFile named in the YAML file', () => {
+      const peers = file('x.example:1\n', 'peers-from-yaml.txt');
+      expect(fromFile(`federation:\n  peersFile: ${peers}\n`).federation.peers).toEqual([{ host: 'x.example', port: 1 }]);
+    });
+
+    it('appends the peersFile peers after the listed peers', () => {
+      const peers = file('x.example:1\n', 'peers-appended.txt');
+      const settings = fromFile(`federation:\n  peers: ["a.example:2"]\n  peersFile: ${peers}\n`);
+      expect(settings.federation.peers).toEqual([
+        { host: 'a.example', port: 2 },
+        { host: 'x.example', port: 1 },
+      ]);
+    });
+  });
+
+  describe('peers-list configuration file', () => {
+    it('reads a file of host:port lines as federation peers', () => {
+      const settings = fromFile('a.example:4401\n10.0.0.2:4402\n');
+      expect(settings.federation.peers).toEqual([
+        { host: 'a.example', port: 4401 },
+        { host: '10.0.0.2', port: 4402 },
+      ]);
+    });
+
+    it('skips blank lines, # comments and surrounding spaces in a peers list', () => {
+      const settings = fromFile('# peers\n\n  a.example:4401  \r\n   \n# b.example:9\nc.example:4403\n');
+      expect(settings.federation.peers).toEqual([
+        { host: 'a.example', port: 4401 },
+        { host: 'c.example', port: 4403 },
+      ]);
+    });
+
+    it('leaves the other settings at their defaults for a peers list', () => {
+      const settings = fromFile('a.example:4401\n');
+      expect({ ...settings, federation: { ...settings.federation, peers: [] } }).toEqual(loadSettings({}, {}));
+    });
+
+    it('reads an empty file as an empty peers list', () => {
+      expect(fromFile('').federation.peers).toEqual([]);
+    });
+
+    it('refuses a peers-list line with a port out of range, naming the file and the key', () => {
+      const path = file('a.example:70000\n');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
+      expect(error.message).toBe(`${path}: federation.peers.0: expected <host>:<port> with a port from 1 to 65535`);
+    });
+  });
+
+  describe('environment', () => {
+    it('overrides the file with PORT', () => {
+      expect(fromFile('port: 4401\n', { PORT: '4500' }).port).toBe(4500);
+    });
+
+    it('derives the default hostname from PORT', () => {
+      expect(loadSettings({}, { PORT: '4500' }).hostname).toBe('127.0.0.1:4500');
+    });
+
+    it('overrides the file with HOST', () => {
+      expect(fromFile('host: 10.0.0.1\n', { HOST: '::' }).host).toBe('::');
+    });
+
+    it('overrides the file with CHAT_HOSTNAME', () => {
+      expect(fromFile('hostname: a.example\n', { CHAT_HOSTNAME: 'b.example:4401' }).hostname).toBe('b.example:4401');
+    });
+
+    it('overrides the file with DATABASE_URL', () => {
+      const settings = fromFile('database:\n  url: postgres://file/db\n', { DATABASE_URL: 'postgres://env/db' });
+      expect(settings.database.url).toBe('postgres://env/db');
+    });
+
+    it('overrides the file with CHAT_DATA_DIR, keeping the file database.url', () => {
+      const settings = fromFile('database:\n  url: postgres://file/db\n  dataDir: /a\n', { CHAT_DATA_DIR: '/b' });
+      expect(settings.database).toEqual({ url: 'postgres://file/db', dataDir: '/b' });
+    });
+
+    it('sets a nested key from the environment when the file section is empty', () => {
+      expect(fromFile('database:\n', { CHAT_DATA_DIR: '/b' }).database.dataDir).toBe('/b');
+    });
+
+    it('reads CHAT_PEERS as a comma-separated list, ignoring spaces and empty items', () => {
+      const settings = loadSettings({}, { CHAT_PEERS: ' a.example:1, b.example:2,,' });
+      expect(settings.federation.peers).toEqual([
+        { host: 'a.example', port: 1 },
+        { host: 'b.example', port: 2 },
+      ]);
+    });
+
+    it('overrides the peers of a peers-list file with CHAT_PEERS', () => {
+      const settings = fromFile('a.example:1\n', { CHAT_PEERS: 'b.example:2' });
+      expect(settings.federation.peers).toEqual([{ host: 'b.example', port: 2 }]);
+    });
+
+    it('reads the peers file named by CHAT_PEERS_FILE', () => {
+      const peers = file('# list\n\nz.example:7\n', 'peers-env.txt');
+      expect(loadSettings({}, { CHAT_PEERS_FILE: peers }).federation.peers).toEqual([{ host: 'z.example', port: 7 }]);
+    });
+
+    it('overrides the file with BCRYPT_COST', () => {
+      expect(fromFile('bcryptCost: 12\n', { BCRYPT_COST: '4' }).bcryptCost).toBe(4);
+    });
+
+    it('overrides the file with LOG_LEVEL', () => {
+      expect(fromFile('logLevel: debug\n', { LOG_LEVEL: 'error' }).logLevel).toBe('error');
+    });
+
+    it('ignores an empty environment variable', () => {
+      expect(fromFile('port: 4401\nhost: 10.0.0.1\n', { PORT: '', HOST: '' })).toMatchObject({
+        port: 4401,
+        host: '10.0.0.1',
+      });
+    });
+
+    it('accepts an integer variable with surrounding spaces', () => {
+      expect(loadSettings({}, { PORT: ' 4402 ' }).port).toBe(4402);
+    });
+  });
+
+  describe('command-line port', () => {
+    it('overrides the environment and the file', () => {
+      expect(loadSettings({ port: 4403, configurationPath: file('port: 4401\n') }, { PORT: '4402' }).port).toBe(4403);
+    });
+
+    it('sets the default hostname from the effective (command-line) port', () => {
+      expect(loadSettings({ port: 4403 }, { PORT: '4402' }).hostname).toBe('127.0.0.1:4403');
+    });
+
+    it('does not change an explicit hostname', () => {
+      expect(loadSettings({ port: 4403 }, { CHAT_HOSTNAME: 'chat.example' }).hostname).toBe('chat.example');
+    });
+  });
+
+  describe('errors', () => {
+    it('refuses an unreadable file, naming it and the reason', () => {
+      const path = join(dir, 'missing.yaml');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
+      expect(error.message).toBe(`${path}: cannot read the file (ENOENT)`);
+    });
+
+    it('refuses a directory given as configuration file', () => {
+      const error = configurationError(() => loadSettings({ configurationPath: dir }, {}));
+      expect(error.message).toBe(`${dir}: cannot read the file (EISDIR)`);
+    });
+
+    it('refuses invalid YAML, naming the file and the problem', () => {
+      const path = file('port: [4401\nhost: x\n');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
+      expect(error.message).toMatch(new RegExp(`^${escape(path)}: not a peers list and not valid YAML: \\S`));
+    });
+
+    it('reports an invalid YAML problem on one line', () => {
+      const path = file('port: [4401\nhost: x\n');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
+      expect(error.message).not.toContain('\n');
+    });
+
+    it('refuses a YAML scalar document', () => {
+      const path = file('just some words\n');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
+      expect(error.message).toBe(
+        `${path}: expected a mapping of configuration keys or a list of <host>:<port> lines`,
+      );
+    });
+
+    it('refuses a YAML list document', () => {
+      const path = file('- port\n- host\n');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
+      expect(error.message).toBe(
+        `${path}: expected a mapping of configuration keys or a list of <host>:<port> lines`,
+      );
+    });
+
+    it('refuses an unknown top-level key, naming the file and the key', () => {
+      const path = file('port: 4401\ncolour: red\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: unknown key colour`,
+      );
+    });
+
+    it('refuses an unknown nested key with its full dotted name', () => {
+      const path = file('limits:\n  foo: 1\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: unknown key limits.foo`,
+      );
+    });
+
+    it('names every unknown key of the same section', () => {
+      const path = file('database:\n  user: a\n  password: b\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: unknown key database.user, database.password`,
+      );
+    });
+
+    it('refuses a string where an integer is expected', () => {
+      const path = file('port: "4401"\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: port: expected an integer, got "4401"`,
+      );
+    });
+
+    it('refuses a fractional number where an integer is expected', () => {
+      const path = file('idleFlushMs: 1.5\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: idleFlushMs: expected an integer, got 1.5`,
+      );
+    });
+
+    it('refuses a number where a string is expected', () => {
+      const path = file('host: 5\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: host: expected a string`,
+      );
+    });
+
+    it('refuses an empty string value', () => {
+      const path = file('hostname: ""\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: hostname: must not be empty`,
+      );
+    });
+
+    it('refuses limits.maxLineBytes 10 as below the minimum', () => {
+      const path = file('limits:\n  maxLineBytes: 10\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: limits.maxLineBytes: must be at least 256`,
+      );
+    });
+
+    it('refuses port 70000 as above the maximum', () => {
+      const path = file('port: 70000\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: port: must be at most 65535`,
+      );
+    });
+
+    it('refuses bcryptCost 3 as below the minimum', () => {
+      const path = file('bcryptCost: 3\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: bcryptCost: must be at least 4`,
+      );
+    });
+
+    it('refuses an unknown logLevel in the file', () => {
+      const path = file('logLevel: verbose\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: logLevel: expected one of error, warn, info, debug`,
+      );
+    });
+
+    it('refuses an acceptFrom that is neither "listed" nor a list', () => {
+      const path = file('federation:\n  acceptFrom: everyone\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: federation.acceptFrom: expected "listed" or a list of addresses`,
+      );
+    });
+
+    it('refuses peers that are not a list', () => {
+      const path = file('federation:\n  peers: a.example:1\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: federation.peers: expected a list of <host>:<port>`,
+      );
+    });
+
+    it('refuses a bad peer entry in the file, naming its index', () => {
+      const path = file('federation:\n  peers: ["a.example:1", "nope"]\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: federation.peers.1: expected <host>:<port> with a port from 1 to 65535`,
+      );
+    });
+
+    it('refuses a peer with port 0', () => {
+      const path = file('federation:\n  peers: ["a.example:0"]\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: federation.peers.0: expected <host>:<port> with a port from 1 to 65535`,
+      );
+    });
+
+    it('refuses a bad line of a peers file, naming the file and the line number', () => {
+      const peers = file('# peers\na.example:1\n\nnot a peer\n', 'bad-peers.txt');
+      const error = configurationError(() => loadSettings({}, { CHAT_PEERS_FILE: peers }));
+      expect(error.message).toBe(`${peers}: line 4: expected <host>:<port>, got "not a peer"`);
+    });
+
+    it('refuses an unreadable peers file, naming it', () => {
+      const peers = join(dir, 'no-such-peers.txt');
+      const error = configurationError(() => loadSettings({}, { CHAT_PEERS_FILE: peers }));
+      expect(error.message).toBe(`${peers}: cannot read the file (ENOENT)`);
+    });
+
+    it('refuses a bad LOG_LEVEL, naming the variable and the key', () => {
+      const error = configurationError(() => loadSettings({}, { LOG_LEVEL: 'verbose' }));
+      expect(error.message).toBe('environment variable LOG_LEVEL: logLevel: expected one of error, warn, info, debug');
+    });
+
+    it('refuses a non-integer PORT, naming the variable and the key', () => {
+      const error = configurationError(() => loadSettings({}, { PORT: 'abc' }));
+      expect(error.message).toBe('environment variable PORT: port: expected an integer, got "abc"');
+    });
+
+    it('refuses an out-of-range BCRYPT_COST, naming the variable rather than the file', () => {
+      const path = file('bcryptCost: 12\n');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, { BCRYPT_COST: '3' }));
+      expect(error.message).toBe('environment variable BCRYPT_COST: bcryptCost: must be at least 4');
+    });
+
+    it('refuses a bad CHAT_PEERS entry, naming the variable', () => {
+      const error = configurationError(() => loadSettings({}, { CHAT_PEERS: 'a.example:1,nope' }));
+      expect(error.message).toMatch(/^environment variable CHAT_PEERS: federation\.peers/);
+    });
+
+    it('refuses a bad CHAT_PEERS entry, naming the variable and not the configuration file', () => {
+      const path = file('port: 4401\n');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, { CHAT_PEERS: 'nope' }));
+      expect(error.message).not.toContain(path);
+    });
+
+    it('refuses idleFlushMs above 60000', () => {
+      const path = file('idleFlushMs: 70000\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: idleFlushMs: must be at most 60000`,
+      );
+    });
+
+    it('throws errors whose name is ConfigurationError', () => {
+      const error = configurationError(() => loadSettings({}, { LOG_LEVEL: 'verbose' }));
+      expect(error.name).toBe('ConfigurationError');
+    });
+  });
+});
+
+describe('parseLaunchArguments', () => {
+  const quiet = () => undefined;
+
+  it('returns no port and no configuration for no arguments', () => {
+    expect(parseLaunchArguments([], quiet)).toEqual({});
+  });
+
+  it('reads a single integer as the port', () => {
+    expect(parseLaunchArguments(['4401'], quiet)).toEqual({ port: 4401, configurationPath: undefined });
+  });
+
+  it('reads an integer and a path as the port and the configuration', () => {
+    expect(parseLaunchArguments(['4401', 'cfg.yaml'], quiet)).toEqual({ port: 4401, configurationPath: 'cfg.yaml' });
+  });
+
+  it('reads a single non-integer as the configuration path', () => {
+    expect(parseLaunchArguments(['cfg.yaml'], quiet)).toEqual({ configurationPath: 'cfg.yaml' });
+  });
+
+  it('accepts port 65535', () => {
+    expect(parseLaunchArguments(['65535'], quiet).port).toBe(65535);
+  });
+
+  it('refuses a non-integer port followed by a configuration path', () => {
+    const error = configurationError(() => parseLaunchArguments(['abc', 'x'], quiet));
+    expect(error.message).toBe('command line: port: expected an integer, got "abc"');
+  });
+
+  it('refuses port 70000', () => {
+    const error = configurationError(() => parseLaunchArguments(['70000'], quiet));
+    expect(error.message).toBe('command line: port: must be at most 65535, got 70000');
+  });
+
+  it('refuses more than two arguments', () => {
+    const error = configurationError(() => parseLaunchArguments(['4401', 'a.yaml', 'b.yaml'], quiet));
+    expect(error.message).toMatch(/^command line: too many arguments/);
+  });
+
+  it('refuses an unknown option', () => {
+    const error = configurationError(() => parseLaunchArguments(['--bogus'], quiet));
+    expect(error.message).toMatch(/^command line: unknown option '--bogus'/);
+  });
+
+  it('throws InformationShown for --help', () => {
+    expect(() => parseLaunchArguments(['--help'], quiet)).toThrow(InformationShown);
+  });
+
+  it('prints the usage through print for --help', () => {
+    const print = jest.fn();
+    expect(() => parseLaunchArguments(['--help'], print)).toThrow();
+    expect(print.mock.calls.join('')).toMatch(/Usage: chat-server \[options\] \[port\] \[configuration\]/);
+  });
+
+  it('throws InformationShown for --version', () => {
+    expect(() => parseLaunchArguments(['--version'], quiet)).toThrow(InformationShown);
+  });
+
+  it('prints the package version through print for --version', () => {
+    const print = jest.fn();
+    expect(() => parseLaunchArguments(['--version'], print)).toThrow();
+    const { version } = require('../../package.json') as { version: string };
+    expect(print.mock.calls.join('')).toBe(`${version}\n`);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
