@@ -32,11 +32,18 @@ class EmbeddedTestDatabase implements TestDatabase {
   }
 }
 
+/** Set by global setup so that two test runs at once never share a database. */
+export const RUN_ENV = 'CHAT_TEST_RUN';
+
 /** The per-worker database that global setup created and migrated from TEST_DATABASE_URL. */
-export function workerDatabaseUrl(base: string, worker: string): string {
+export function workerDatabaseUrl(base: string, worker: string, run = process.env[RUN_ENV] ?? '0'): string {
   const url = new URL(base);
-  url.pathname = `${url.pathname.replace(/^\//, '')}_w${worker}`;
+  url.pathname = `${url.pathname.replace(/^\//, '')}_${run}_w${worker}`;
   return url.toString();
+}
+
+export function databaseNameOf(url: string): string {
+  return new URL(url).pathname.slice(1);
 }
 
 class PostgresTestDatabase implements TestDatabase {

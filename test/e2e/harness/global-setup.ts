@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { databaseOptions } from '../../../src/database/database.options';
-import { TEMPLATE_ENV, workerDatabaseUrl } from './databases';
+import { databaseNameOf, RUN_ENV, TEMPLATE_ENV, workerDatabaseUrl } from './databases';
 
 async function migrate(options: ReturnType<typeof databaseOptions>): Promise<void> {
   const dataSource = new DataSource(options);
@@ -18,6 +18,7 @@ export default async function globalSetup(config: { maxWorkers: number }): Promi
   const template = mkdtempSync(join(tmpdir(), 'chat-template-'));
   await migrate(databaseOptions({ dataDir: template }));
   process.env[TEMPLATE_ENV] = template;
+  process.env[RUN_ENV] = String(process.pid);
 
   const base = process.env.TEST_DATABASE_URL;
   if (!base) return;
@@ -25,10 +26,10 @@ export default async function globalSetup(config: { maxWorkers: number }): Promi
   await admin.connect();
   try {
     for (let worker = 1; worker <= Math.max(1, config.maxWorkers); worker++) {
-      const name = new URL(workerDatabaseUrl(base, String(worker))).pathname.slice(1);
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.query(`CREATE DATABASE "${name}"`);
-      await migrate(databaseOptions({ url: workerDatabaseUrl(base, String(worker)), dataDir: './unused' }));
+      const url = workerDatabaseUrl(base, String(worker));
+      await admin.query(`DROP DATABASE IF EXISTS "${databaseNameOf(url)}" WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE "${databaseNameOf(url)}"`);
+      await migrate(databaseOptions({ url, dataDir: './unused' }));
     }
   } finally {
     await admin.end();
