@@ -1,0 +1,3 @@
+import { runTranscripts } from './harness/transcripts';
+
+runTranscripts('framing');
