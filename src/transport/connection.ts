@@ -66,11 +66,6 @@ export class Connection implements Session {
     clearTimeout(timer);
   }
 
-  /** Resolves once the close has been handled (presence updated). */
-  whenFinished(): Promise<void> {
-    return this.finished;
-  }
-
   private onData(chunk: Buffer): void {
     if (!this.accepting) return;
     for (const frame of this.framer.push(chunk)) this.enqueue(frame);

@@ -8,6 +8,18 @@ async function connectMany(port: number, count: number, prefix: string): Promise
   return Promise.all(Array.from({ length: count }, (_, index) => LineClient.connect(port, `${prefix}${index}`)));
 }
 
+/** REGISTER and LOGIN a distinct user on each client. */
+async function logInEach(clients: LineClient[], prefix: string): Promise<void> {
+  await Promise.all(
+    clients.map(async (client, index) => {
+      client.send(`REGISTER ${prefix}${index} pw${index}`);
+      client.send(`LOGIN ${prefix}${index} pw${index}`);
+      await client.expectLine('RESULT REGISTER 1', 10000);
+      await client.expectLine('RESULT LOGIN 1', 10000);
+    }),
+  );
+}
+
 for (const database of testDatabases()) {
   describe(`concurrency [${database.name}]`, () => {
     let server: TestServer;
@@ -28,14 +40,7 @@ for (const database of testDatabases()) {
     // "RECV goes to every online member, the sender included" — with 200 clients at once.
     test(`${CLIENTS} concurrent clients register, log in, join, and all receive every message`, async () => {
       clients = await connectMany(server.port, CLIENTS, 'u');
-      await Promise.all(
-        clients.map(async (client, index) => {
-          client.send(`REGISTER user${index} pw${index}`);
-          client.send(`LOGIN user${index} pw${index}`);
-          await client.expectLine('RESULT REGISTER 1', 10000);
-          await client.expectLine('RESULT LOGIN 1', 10000);
-        }),
-      );
+      await logInEach(clients, 'user');
       clients[0].send('CREATE lobby');
       await clients[0].expectLine('RESULT CREATE lobby 1');
       await Promise.all(
@@ -66,14 +71,7 @@ for (const database of testDatabases()) {
 
     test('concurrent CREATEs of one channel give exactly one success', async () => {
       clients = await connectMany(server.port, 20, 'c');
-      await Promise.all(
-        clients.map(async (client, index) => {
-          client.send(`REGISTER maker${index} pw`);
-          client.send(`LOGIN maker${index} pw`);
-          await client.expectLine('RESULT REGISTER 1', 10000);
-          await client.expectLine('RESULT LOGIN 1', 10000);
-        }),
-      );
+      await logInEach(clients, 'maker');
       clients.forEach((client) => client.send('CREATE contested'));
       const replies = await Promise.all(clients.map((client) => client.readLine(10000)));
       expect(replies.filter((reply) => reply === 'RESULT CREATE contested 1')).toHaveLength(1);

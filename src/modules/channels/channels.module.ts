@@ -10,6 +10,5 @@ import { Membership } from './membership.entity';
   imports: [TypeOrmModule.forFeature([Channel, Membership])],
   controllers: [ChannelsController],
   providers: [ChannelsService, ChannelDirectory],
-  exports: [ChannelsService],
 })
 export class ChannelsModule {}

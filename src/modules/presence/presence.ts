@@ -11,7 +11,6 @@ export abstract class Presence {
   abstract attach(session: Session, user: string): boolean;
   /** Forgets the session's user, if any. */
   abstract detach(session: Session): void;
-  abstract isOnline(user: string): boolean;
   /** Sends `reply` to each of `users` that is online; returns how many got it. */
   abstract deliver(users: Iterable<string>, reply: Reply): number;
 }
@@ -33,10 +32,6 @@ export class LocalPresence extends Presence {
       this.sessions.delete(session.user);
     }
     session.user = undefined;
-  }
-
-  isOnline(user: string): boolean {
-    return this.sessions.has(user);
   }
 
   deliver(users: Iterable<string>, reply: Reply): number {

@@ -46,6 +46,24 @@ export function databaseNameOf(url: string): string {
   return new URL(url).pathname.slice(1);
 }
 
+/** Runs `work` for each jest worker's database of this run, with an admin connection to `base`. */
+export async function forEachWorkerDatabase(
+  base: string,
+  workers: number,
+  work: (admin: Client, url: string, name: string) => Promise<void>,
+): Promise<void> {
+  const admin = new Client({ connectionString: base });
+  await admin.connect();
+  try {
+    for (let worker = 1; worker <= Math.max(1, workers); worker++) {
+      const url = workerDatabaseUrl(base, String(worker));
+      await work(admin, url, databaseNameOf(url));
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
 class PostgresTestDatabase implements TestDatabase {
   readonly name = 'postgres';
   private readonly url: string;

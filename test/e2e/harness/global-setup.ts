@@ -2,10 +2,9 @@ import 'reflect-metadata';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { databaseOptions } from '../../../src/database/database.options';
-import { databaseNameOf, RUN_ENV, TEMPLATE_ENV, workerDatabaseUrl } from './databases';
+import { forEachWorkerDatabase, RUN_ENV, TEMPLATE_ENV } from './databases';
 
 async function migrate(options: ReturnType<typeof databaseOptions>): Promise<void> {
   const dataSource = new DataSource(options);
@@ -22,16 +21,9 @@ export default async function globalSetup(config: { maxWorkers: number }): Promi
 
   const base = process.env.TEST_DATABASE_URL;
   if (!base) return;
-  const admin = new Client({ connectionString: base });
-  await admin.connect();
-  try {
-    for (let worker = 1; worker <= Math.max(1, config.maxWorkers); worker++) {
-      const url = workerDatabaseUrl(base, String(worker));
-      await admin.query(`DROP DATABASE IF EXISTS "${databaseNameOf(url)}" WITH (FORCE)`);
-      await admin.query(`CREATE DATABASE "${databaseNameOf(url)}"`);
-      await migrate(databaseOptions({ url, dataDir: './unused' }));
-    }
-  } finally {
-    await admin.end();
-  }
+  await forEachWorkerDatabase(base, config.maxWorkers, async (admin, url, name) => {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await migrate(databaseOptions({ url, dataDir: './unused' }));
+  });
 }

@@ -1,0 +1,72 @@
+import { compare, hash } from 'bcrypt';
+import { Repository } from 'typeorm';
+import { Settings } from '../../src/config/settings';
+import { AuthService } from '../../src/modules/auth/auth.service';
+import { User } from '../../src/modules/auth/user.entity';
+import { LocalPresence } from '../../src/modules/presence/presence';
+import { Session } from '../../src/transport/session';
+
+jest.mock('bcrypt', () => {
+  const actual = jest.requireActual<typeof import('bcrypt')>('bcrypt');
+  return { ...actual, compare: jest.fn(actual.compare) };
+});
+
+const compareSpy = compare as jest.MockedFunction<typeof compare>;
+
+function session(id: string): Session {
+  return { id, remoteAddress: '127.0.0.1', deliver: () => undefined };
+}
+
+describe('AuthService.login', () => {
+  let auth: AuthService;
+  let storedHash: string;
+
+  beforeAll(async () => {
+    storedHash = await hash('right', 4);
+    const users = {
+      findOneBy: async ({ name }: { name: string }) => (name === 'bob' ? ({ name, passwordHash: storedHash } as User) : null),
+    } as unknown as Repository<User>;
+    auth = new AuthService(users, new LocalPresence(), { bcryptCost: 4 } as Settings);
+    await auth.onModuleInit();
+  });
+
+  beforeEach(() => compareSpy.mockClear());
+
+  // "LOGIN fails on an unknown user or a wrong password (one reply for both, and both take the
+  // same time: compare against a dummy hash when the user does not exist)"
+  test('an unknown user still costs exactly one bcrypt compare, against a hash that is not any user’s', async () => {
+    await expect(auth.login(session('c1'), 'nobody', 'right')).resolves.toBe(false);
+    expect(compareSpy).toHaveBeenCalledTimes(1);
+    const [, againstHash] = compareSpy.mock.calls[0];
+    expect(againstHash).toMatch(/^\$2[aby]\$04\$/);
+    expect(againstHash).not.toBe(storedHash);
+  });
+
+  test('a wrong password costs exactly one bcrypt compare, against the user’s hash', async () => {
+    await expect(auth.login(session('c2'), 'bob', 'wrong')).resolves.toBe(false);
+    expect(compareSpy).toHaveBeenCalledTimes(1);
+    expect(compareSpy.mock.calls[0][1]).toBe(storedHash);
+  });
+
+  test('an invalid user name still costs one bcrypt compare', async () => {
+    await expect(auth.login(session('c3'), 'bad:name', 'right')).resolves.toBe(false);
+    expect(compareSpy).toHaveBeenCalledTimes(1);
+  });
+
+  test('a password longer than 72 bytes fails although bcrypt would match its first 72 bytes', async () => {
+    const longHash = await hash('p'.repeat(72), 4);
+    const users = { findOneBy: async () => ({ name: 'long', passwordHash: longHash }) as User } as unknown as Repository<User>;
+    const service = new AuthService(users, new LocalPresence(), { bcryptCost: 4 } as Settings);
+    await service.onModuleInit();
+    await expect(service.login(session('c4'), 'long', 'p'.repeat(73))).resolves.toBe(false);
+    await expect(service.login(session('c5'), 'long', 'p'.repeat(72))).resolves.toBe(true);
+  });
+
+  test('a connection that is already logged in fails without running bcrypt', async () => {
+    const loggedIn = session('c6');
+    await expect(auth.login(loggedIn, 'bob', 'right')).resolves.toBe(true);
+    compareSpy.mockClear();
+    await expect(auth.login(loggedIn, 'bob', 'right')).resolves.toBe(false);
+    expect(compareSpy).not.toHaveBeenCalled();
+  });
+});
