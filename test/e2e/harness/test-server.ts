@@ -21,11 +21,11 @@ export function testSettings(database: DatabaseSettings, overrides: SettingsOver
   };
 }
 
-/** Starts the real app on port 0; restart() stops it and starts it again on the same database. */
+/** Starts the real app on port 0; restart() stops it and starts it again on the same database and port. */
 export class TestServer {
   private server?: ChatServer;
 
-  constructor(private readonly settings: Settings) {}
+  constructor(private settings: Settings) {}
 
   static async start(database: DatabaseSettings, overrides?: SettingsOverrides): Promise<TestServer> {
     const server = new TestServer(testSettings(database, overrides));
@@ -43,13 +43,16 @@ export class TestServer {
     await this.startAgain();
   }
 
+  /** Starts a stopped server again, on the port it had. */
+  async startAgain(): Promise<void> {
+    this.server = await startChatServer(this.settings, { databaseRetryAttempts: 0 });
+    this.settings = { ...this.settings, port: this.server.address().port };
+  }
+
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     await server?.close();
   }
 
-  private async startAgain(): Promise<void> {
-    this.server = await startChatServer(this.settings, { databaseRetryAttempts: 0 });
-  }
 }
