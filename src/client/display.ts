@@ -10,10 +10,25 @@ export interface PendingCommand {
 const FAILURE_REASONS: Record<string, string> = {
   REGISTER: 'the name is taken, or the name or password is not allowed',
   LOGIN: 'wrong user or password, or that user or this connection is already logged in',
-  CREATE: 'it exists already or the name is not allowed, or you are not logged in',
-  JOIN: 'no such channel, or already a member, or you are not logged in',
-  SAY: 'no such channel, not a member, or not logged in',
+  CREATE: 'it exists already or the name is not allowed',
+  JOIN: 'no such channel, or already a member',
+  SAY: 'no such channel, or not a member',
 };
+
+/** Commands that fail for a connection that is not logged in. */
+const NEED_LOGIN = new Set(['CREATE', 'JOIN', 'SAY']);
+
+// C0 controls, DEL and C1 controls; shown as visible symbols so a message cannot drive the terminal.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Makes control characters visible: ESC becomes ␛, DEL ␡, C1 controls �. */
+export function visible(text: string): string {
+  return text.replace(CONTROL, (char) => {
+    const code = char.charCodeAt(0);
+    if (code < 0x20) return String.fromCharCode(0x2400 + code);
+    return code === 0x7f ? '\u2421' : '\ufffd';
+  });
+}
 
 /** `bob@server1.com` → bob with the host shown apart; a local name stays as it is. */
 export function displayUser(name: string, style: Style): string {
@@ -50,7 +65,7 @@ function describeChannels(list: string, style: Style): string {
   return `channels: ${names.join(' ')}`;
 }
 
-function describeResult(verb: string, ok: boolean, subject: string | undefined, style: Style): string {
+function describeResult(verb: string, ok: boolean, subject: string | undefined, style: Style, loggedIn: boolean): string {
   const what = subject ?? '';
   if (ok) {
     switch (verb) {
@@ -73,19 +88,25 @@ function describeResult(verb: string, ok: boolean, subject: string | undefined, 
     JOIN: `could not join ${what}`.trim(),
     SAY: `could not send${what ? ` to ${what}` : ''}`,
   };
-  const reason = FAILURE_REASONS[verb];
+  const reasons = [FAILURE_REASONS[verb], !loggedIn && NEED_LOGIN.has(verb) ? 'you are not logged in' : undefined];
+  const reason = reasons.filter(Boolean).join(', or ');
   return style.failure(`${action[verb] ?? `${verb} failed`}${reason ? `: ${reason}` : ''}`);
 }
 
 /**
- * One server line in plain language. `pending` is the command the line answers, when known, so
- * `RESULT LOGIN 1` can say who logged in.
+ * One server line in plain language, with control characters made visible. `pending` is the
+ * command the line answers, when known, so `RESULT LOGIN 1` can say who logged in; `loggedIn`
+ * leaves "you are not logged in" out of the reasons a failure may have.
  */
-export function describeServerLine(line: string, style: Style, now: Date, pending?: PendingCommand): string {
+export function describeServerLine(line: string, style: Style, now: Date, pending?: PendingCommand, loggedIn = false): string {
+  return describeVisibleLine(visible(line), style, now, pending, loggedIn);
+}
+
+function describeVisibleLine(line: string, style: Style, now: Date, pending: PendingCommand | undefined, loggedIn: boolean): string {
   if (line.startsWith('RECV ')) return describeRecv(line.slice(5), style, now) ?? line;
   if (line.startsWith('RESULT CHANNELS ')) return describeChannels(line.slice('RESULT CHANNELS '.length), style);
   const result = /^RESULT (\S+)(?: (.+))? ([01])$/.exec(line);
   if (!result) return line;
   const [, verb, echoed, flag] = result;
-  return describeResult(verb, flag === '1', echoed ?? pending?.subject, style);
+  return describeResult(verb, flag === '1', echoed ?? pending?.subject, style, loggedIn);
 }

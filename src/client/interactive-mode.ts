@@ -176,7 +176,7 @@ export class InteractiveClient {
     const pending = result ? this.answered(result[1]) : undefined;
     if (pending?.verb === 'LOGIN') this.onLoginResult(result?.[2] === '1', pending.subject);
     const now = this.options.now?.() ?? new Date();
-    this.print(describeServerLine(line, this.options.style, now, pending));
+    this.print(describeServerLine(line, this.options.style, now, pending, this.user !== undefined));
   }
 
   private onLoginResult(ok: boolean, user: string | undefined): void {

@@ -13,7 +13,8 @@ export class Style {
   }
 
   private apply(format: Format, text: string): string {
-    return this.colors ? styleText(format, text) : text;
+    // This object alone decides: styleText would otherwise look at process.stdout itself.
+    return this.colors ? styleText(format, text, { validateStream: false }) : text;
   }
 
   time(text: string): string {

@@ -22,7 +22,7 @@ export const HELP = [
   '  /say <channel> <message>  send one message to <channel>',
   '  /channels                 list the channels',
   '  /raw <line>               send a protocol line as it is',
-  '  /help, /quit',
+  '  /help, /quit (or /exit)',
   'Lines starting with a protocol word (REGISTER, LOGIN, CREATE, JOIN, SAY, CHANNELS) are sent as they are;',
   'other text goes to the channel chosen with /switch (start it with // to send a leading /).',
 ].join('\n');
@@ -42,8 +42,9 @@ function usage(text: string): Action {
   return { kind: 'problem', message: `usage: ${text}` };
 }
 
+/** `args` is everything after the command word, unchanged: /say and /raw keep their spaces. */
 function slashCommand(name: string, args: string, channel: string | undefined): Action {
-  const words = args === '' ? [] : args.split(' ');
+  const words = args.trim() === '' ? [] : args.trim().split(/ +/);
   switch (name) {
     case 'register':
     case 'login':
@@ -66,7 +67,7 @@ function slashCommand(name: string, args: string, channel: string | undefined): 
       }
       return { kind: 'switch', channel: words[0] };
     case 'raw':
-      return args === '' ? usage('/raw <line>') : send(args);
+      return args.trim() === '' ? usage('/raw <line>') : send(args);
     case 'help':
       return { kind: 'help' };
     case 'quit':
@@ -84,7 +85,7 @@ export function interpret(input: string, channel: string | undefined): Action {
   if (line.startsWith('/') && !line.startsWith('//')) {
     const space = line.indexOf(' ');
     const name = (space === -1 ? line.slice(1) : line.slice(1, space)).toLowerCase();
-    return slashCommand(name, space === -1 ? '' : line.slice(space + 1).trim(), channel);
+    return slashCommand(name, space === -1 ? '' : line.slice(space + 1), channel);
   }
   const firstWord = line.split(' ')[0];
   if (PROTOCOL_VERBS.has(firstWord)) return send(line);
