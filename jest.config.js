@@ -9,7 +9,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/e2e/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/e2e/harness/global-teardown.ts',
   testTimeout: 30000,
-  collectCoverageFrom: ['src/**/*.ts', '!src/main.ts'],
+  collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/client/main.ts'],
   coverageDirectory: '<rootDir>/reports/coverage',
   coverageReporters: ['text-summary', 'json-summary', 'lcov'],
   coverageThreshold: { global: { lines: 90 } },

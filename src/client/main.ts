@@ -1,44 +1,9 @@
 #!/usr/bin/env node
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { accessSync, constants, createReadStream } from 'node:fs';
+import { ClientArguments, parseClientArguments } from './client-arguments';
 import { InteractiveClient } from './interactive-mode';
 import { runScript } from './script-mode';
 import { Style } from './style';
-
-interface ClientArguments {
-  readonly host: string;
-  readonly port: number;
-  readonly script?: string;
-  readonly waitMs: number;
-}
-
-function wholeNumber(name: string, max: number) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) > max) throw new InvalidArgumentError(`${name} must be a whole number up to ${max}`);
-    return Number(value);
-  };
-}
-
-/** `chat-client [host] [port] [--script FILE] [--wait MS]`; undefined after --help or --version. */
-export function parseClientArguments(argv: readonly string[], print: (text: string) => void): ClientArguments | undefined {
-  const program = new Command('chat-client')
-    .description('Terminal client for the chat server: interactive on a terminal, script mode otherwise')
-    .argument('[host]', 'server address', '127.0.0.1')
-    .argument('[port]', 'server port', wholeNumber('port', 65535), 4400)
-    .option('--script <file>', 'send the lines of <file> (script mode, even on a terminal)')
-    .option('--wait <ms>', 'script mode: after the input ends, exit once no line has arrived for this long', wholeNumber('--wait', 600000), 500)
-    .exitOverride()
-    .configureOutput({ writeOut: print, writeErr: print });
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError && error.exitCode === 0) return undefined;
-    throw error;
-  }
-  const [host, port] = program.processedArgs as [string, number];
-  const { script, wait } = program.opts<{ script?: string; wait: number }>();
-  return { host, port, script, waitMs: wait };
-}
 
 async function main(): Promise<number> {
   let args: ClientArguments | undefined;
