@@ -28,7 +28,7 @@ export async function startChatServer(settings: Settings, options: AppOptions = 
     maxLineBytes: settings.limits.maxLineBytes,
     idleFlushMs: settings.idleFlushMs,
   });
-  const app = await NestFactory.createMicroservice(AppModule.forRoot(settings, options), {
+  const app = await NestFactory.createMicroservice(AppModule.forRoot(settings, { dialer: transport, ...options }), {
     strategy: transport,
     logger: NEST_LEVELS[settings.logLevel],
   });

@@ -45,13 +45,14 @@ function splitFields(body: Buffer, limit: number): Buffer[] {
 export class CommandParser {
   constructor(private readonly syntaxOf: (verb: string) => CommandSyntax | undefined) {}
 
-  parse(frame: Frame): ParseOutcome | undefined {
+  /** `accepts` says whether the verb may be used on this connection; a verb it refuses is unknown here. */
+  parse(frame: Frame, accepts: (syntax: CommandSyntax) => boolean = () => true): ParseOutcome | undefined {
     const line = frame.kind === 'line' ? frame.bytes : frame.prefix;
     const verbEnd = line.indexOf(SPACE);
     const verb = line.toString('latin1', 0, verbEnd === -1 ? line.length : verbEnd);
     if (!VERB.test(verb)) return undefined;
     const syntax = this.syntaxOf(verb);
-    if (!syntax) return undefined;
+    if (!syntax || !accepts(syntax)) return undefined;
 
     const arity = syntax.fields.length + (syntax.rest ? 1 : 0);
     const body = verbEnd === -1 ? undefined : line.subarray(verbEnd + 1);
@@ -61,10 +62,12 @@ export class CommandParser {
       // The last part was cut by the length limit; only the fields before it are known whole.
       return this.refuse(verb, syntax, parts.slice(0, -1));
     }
-    if (syntax.canFail === false) {
+    if (syntax.lenient) {
       return { kind: 'command', command: { verb, args: {} } };
     }
-    if (parts.length !== arity || parts.some((part) => part.length === 0)) {
+    if (syntax.rest && syntax.restMayBeEmpty && parts.length === arity - 1) parts.push(Buffer.alloc(0));
+    const restIndex = syntax.rest && syntax.restMayBeEmpty ? arity - 1 : -1;
+    if (parts.length !== arity || parts.some((part, index) => part.length === 0 && index !== restIndex)) {
       return this.refuse(verb, syntax, parts);
     }
     const values = parts.map(decode);
@@ -75,7 +78,7 @@ export class CommandParser {
     names.forEach((name, index) => (args[name] = values[index] as string));
     const subject = syntax.subject === undefined ? undefined : args[syntax.subject];
     const command: Command = { verb, args, subject };
-    return { kind: 'command', command, failure: resultOf(command, false) };
+    return { kind: 'command', command, failure: syntax.canFail === false ? undefined : resultOf(command, false) };
   }
 
   private refuse(verb: string, syntax: CommandSyntax, parts: Buffer[]): ParseOutcome {

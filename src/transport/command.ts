@@ -1,5 +1,6 @@
 import { MessagePattern } from '@nestjs/microservices';
 import { Reply } from './replies';
+import { SessionRole } from './session';
 
 /** How the fields after a verb are read, declared by the handler that owns the verb. */
 export interface CommandSyntax {
@@ -9,8 +10,14 @@ export interface CommandSyntax {
   readonly rest?: string;
   /** The field repeated in the RESULT line (`RESULT JOIN <channel> 1`). */
   readonly subject?: string;
-  /** False for a command that never fails and so has no failure reply (CHANNELS). */
+  /** A rest field that may be empty or absent (`FEDERATE-OUT [<hostname>]`). */
+  readonly restMayBeEmpty?: boolean;
+  /** False for a command that has no failure reply (CHANNELS, and every server-to-server line). */
   readonly canFail?: boolean;
+  /** Extra fields are ignored instead of refusing the line (CHANNELS). */
+  readonly lenient?: boolean;
+  /** Which connections may send it: clients (default), server links, or links still in their handshake. */
+  readonly scope?: SessionRole;
 }
 
 /** A parsed client command, the payload every command handler receives. */
@@ -25,11 +32,12 @@ export interface Command<Args extends Record<string, string> = Record<string, st
 export const SYNTAX_EXTRA = 'lineSyntax';
 
 /**
- * Declares a handler for one protocol verb: `@Verb('JOIN', { fields: ['channel'], subject: 'channel' })`.
- * The transport reads the syntax to split the line and to build the failure reply.
+ * Declares a handler for one protocol verb (or several spellings of it):
+ * `@Verb('JOIN', { fields: ['channel'], subject: 'channel' })`. The transport reads the syntax to
+ * split the line, to build the failure reply, and to accept the verb only on its kind of connection.
  */
-export function Verb(verb: string, syntax: CommandSyntax): MethodDecorator {
-  return MessagePattern(verb, { [SYNTAX_EXTRA]: syntax });
+export function Verb(verb: string | readonly string[], syntax: CommandSyntax): MethodDecorator {
+  return MessagePattern(typeof verb === 'string' ? verb : [...verb], { [SYNTAX_EXTRA]: syntax });
 }
 
 /** `RESULT <VERB> [<subject>] 1|0` for a command. */

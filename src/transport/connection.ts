@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { Frame, LineFramer } from './line-framer';
-import { Session } from './session';
+import { Session, SessionRole } from './session';
 
 export interface ConnectionOptions {
   readonly maxLineBytes: number;
@@ -23,6 +23,8 @@ type QueueItem = Frame | typeof CLOSED;
  * final CLOSED item runs after every command already received.
  */
 export class Connection implements Session {
+  role: SessionRole = 'client';
+  peer?: string;
   user?: string;
   readonly remoteAddress: string;
   private readonly framer: LineFramer;
@@ -54,6 +56,10 @@ export class Connection implements Session {
 
   deliver(line: string): void {
     if (!this.socketClosed && this.socket.writable) this.socket.write(line);
+  }
+
+  close(): void {
+    this.socket.destroy();
   }
 
   /** Stops reading, lets the commands already received finish, then closes the socket. */

@@ -1,15 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
-import { AddressInfo, createServer, Server as NetServer, Socket } from 'node:net';
+import { AddressInfo, connect, createServer, Server as NetServer, Socket } from 'node:net';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { Command, CommandSyntax, SYNTAX_EXTRA } from './command';
 import { CommandParser } from './command-parser';
 import { Connection, ConnectionOptions } from './connection';
 import { LineContext } from './line-context';
+import { DialTarget, LinkDialer } from './link-dialer';
 import { Frame } from './line-framer';
 import { Refusal } from './refusal';
 import { Reply, serialize } from './replies';
-import { SESSION_CLOSED } from './session';
+import { Session, SESSION_CLOSED } from './session';
 
 export interface LineServerOptions extends ConnectionOptions {
   readonly port: number;
@@ -23,12 +24,13 @@ export interface LineServerOptions extends ConnectionOptions {
  * the pattern; the handler registered for it (see `@Verb`) receives the parsed `Command` and a
  * `LineContext`, and the `Reply` it returns is serialized back to the sender.
  */
-export class LineServer extends Server implements CustomTransportStrategy {
+export class LineServer extends Server implements CustomTransportStrategy, LinkDialer {
   private readonly log = new Logger('LineServer');
   private readonly server: NetServer;
   private readonly connections = new Set<Connection>();
   private readonly parser = new CommandParser((verb) => this.syntaxOf(verb));
   private nextConnectionId = 1;
+  private closing = false;
 
   constructor(private readonly options: LineServerOptions) {
     super();
@@ -49,6 +51,7 @@ export class LineServer extends Server implements CustomTransportStrategy {
 
   /** Stops accepting, finishes the commands already received, closes every client. */
   async close(): Promise<void> {
+    this.closing = true;
     if (this.server.listening) this.server.close();
     const grace = this.options.shutdownGraceMs ?? 5000;
     await Promise.all([...this.connections].map((connection) => connection.shutdown(grace)));
@@ -70,6 +73,25 @@ export class LineServer extends Server implements CustomTransportStrategy {
     return this.server as T;
   }
 
+  /**
+   * Opens a connection to another server. Its lines are handled like any connection's, by the
+   * handlers whose scope is `dialing` until the session's role changes.
+   */
+  dial(target: DialTarget): Promise<Session> {
+    if (this.closing) return Promise.reject(new Error('the server is shutting down'));
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: target.host, port: target.port, localAddress: target.localAddress });
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        socket.setNoDelay(true);
+        const connection = this.adopt(socket, 'd');
+        connection.role = 'dialing';
+        resolve(connection);
+      });
+    });
+  }
+
   private syntaxOf(verb: string): CommandSyntax | undefined {
     const handler = this.messageHandlers.get(verb);
     if (!handler || handler.isEventHandler) return undefined;
@@ -77,16 +99,22 @@ export class LineServer extends Server implements CustomTransportStrategy {
   }
 
   private accept(socket: Socket): void {
-    const connection = new Connection(`c${this.nextConnectionId++}`, socket, this.options, {
+    const connection = this.adopt(socket, 'c');
+    this.log.debug(`${connection.id} connected from ${connection.remoteAddress}`);
+  }
+
+  private adopt(socket: Socket, prefix: string): Connection {
+    const connection = new Connection(`${prefix}${this.nextConnectionId++}`, socket, this.options, {
       dispatch: (conn, frame) => this.dispatch(conn, frame),
       closed: (conn) => this.closed(conn),
     });
     this.connections.add(connection);
-    this.log.debug(`${connection.id} connected from ${connection.remoteAddress}`);
+    return connection;
   }
 
   private async dispatch(connection: Connection, frame: Frame): Promise<void> {
-    const outcome = this.parser.parse(frame);
+    // A verb is known only on its own kind of connection: FED lines from a client are ignored.
+    const outcome = this.parser.parse(frame, (syntax) => (syntax.scope ?? 'client') === connection.role);
     if (!outcome) return;
     if (outcome.kind === 'refused') {
       if (outcome.failure) connection.deliver(serialize(outcome.failure));

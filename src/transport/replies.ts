@@ -5,7 +5,8 @@
 export type Reply =
   | { readonly kind: 'result'; readonly verb: string; readonly subject?: string; readonly ok: boolean }
   | { readonly kind: 'list'; readonly verb: string; readonly items: readonly string[] }
-  | { readonly kind: 'recv'; readonly from: string; readonly channel: string; readonly message: string };
+  | { readonly kind: 'recv'; readonly from: string; readonly channel: string; readonly message: string }
+  | { readonly kind: 'line'; readonly words: readonly string[] };
 
 export const Reply = {
   result(verb: string, ok: boolean, subject?: string): Reply {
@@ -16,6 +17,10 @@ export const Reply = {
   },
   recv(from: string, channel: string, message: string): Reply {
     return { kind: 'recv', from, channel, message };
+  },
+  /** A server-to-server line: its words joined by single spaces (`FEDJOIN bob@a helloworld`). */
+  line(...words: string[]): Reply {
+    return { kind: 'line', words };
   },
 };
 
@@ -30,5 +35,7 @@ export function serialize(reply: Reply): string {
       return `RESULT ${reply.verb} ${reply.items.join(', ')}\n`;
     case 'recv':
       return `RECV ${reply.from} ${reply.channel} ${reply.message}\n`;
+    case 'line':
+      return `${reply.words.join(' ')}\n`;
   }
 }

@@ -8,7 +8,7 @@ const SYNTAX: Record<string, CommandSyntax> = {
   CREATE: { fields: ['channel'], subject: 'channel' },
   JOIN: { fields: ['channel'], subject: 'channel' },
   SAY: { fields: ['channel'], rest: 'message' },
-  CHANNELS: { fields: [], canFail: false },
+  CHANNELS: { fields: [], canFail: false, lenient: true },
 };
 
 const parser = new CommandParser((verb) => SYNTAX[verb]);

@@ -33,7 +33,7 @@ export class ChannelsController {
   }
 
   // CHANNELS
-  @Verb('CHANNELS', { fields: [], canFail: false })
+  @Verb('CHANNELS', { fields: [], canFail: false, lenient: true })
   list(): Reply {
     return Reply.list('CHANNELS', this.channels.list());
   }

@@ -2,6 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { Reply, serialize } from '../../transport/replies';
 import { Session } from '../../transport/session';
 
+/** Delivers lines to users of other servers (`name@host`); federation provides one. */
+export interface RemoteDelivery {
+  deliver(users: readonly string[], reply: Reply): void;
+}
+
 /**
  * Who is online, and delivery of lines to them. Modules talk to users only through this
  * provider, so federation and a shared message bus can extend or replace it.
@@ -11,14 +16,22 @@ export abstract class Presence {
   abstract attach(session: Session, user: string): boolean;
   /** Forgets the session's user, if any. */
   abstract detach(session: Session): void;
-  /** Sends `reply` to each of `users` that is online; returns how many got it. */
-  abstract deliver(users: Iterable<string>, reply: Reply): number;
+  /** The session `user` is logged in on, if any. */
+  abstract sessionOf(user: string): Session | undefined;
+  /**
+   * Sends `reply` to each of `users`: local names to their sessions when online, `name@host`
+   * names through the remote delivery.
+   */
+  abstract deliver(users: Iterable<string>, reply: Reply): void;
+  /** Plugs in delivery to other servers. */
+  abstract useRemoteDelivery(remote: RemoteDelivery): void;
 }
 
 /** Presence for one server process: a map from user name to its live session. */
 @Injectable()
 export class LocalPresence extends Presence {
   private readonly sessions = new Map<string, Session>();
+  private remote?: RemoteDelivery;
 
   attach(session: Session, user: string): boolean {
     if (this.sessions.has(user)) return false;
@@ -34,16 +47,22 @@ export class LocalPresence extends Presence {
     session.user = undefined;
   }
 
-  deliver(users: Iterable<string>, reply: Reply): number {
+  sessionOf(user: string): Session | undefined {
+    return this.sessions.get(user);
+  }
+
+  deliver(users: Iterable<string>, reply: Reply): void {
     const line = serialize(reply);
-    let delivered = 0;
+    let remoteUsers: string[] | undefined;
     for (const user of users) {
       const session = this.sessions.get(user);
-      if (session) {
-        session.deliver(line);
-        delivered++;
-      }
+      if (session) session.deliver(line);
+      else if (user.includes('@')) (remoteUsers ??= []).push(user);
     }
-    return delivered;
+    if (remoteUsers && this.remote) this.remote.deliver(remoteUsers, reply);
+  }
+
+  useRemoteDelivery(remote: RemoteDelivery): void {
+    this.remote = remote;
   }
 }

@@ -1,0 +1,201 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { SETTINGS, Settings } from '../../config/settings';
+import { isValidChannelName, isValidUserName } from '../../domain/names';
+import { parseChannelRef, parseUserRef, Qualified } from '../../domain/qualified-names';
+import { Reply, serialize } from '../../transport/replies';
+import { Session } from '../../transport/session';
+import { Presence, RemoteDelivery } from '../presence/presence';
+import { LinkEvents, PeerLinks } from './peer-links';
+
+interface PendingJoin {
+  readonly settle: (joined: boolean) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** The local channels this server offers its peers, kept by the channels module. */
+export interface LocalChannelList {
+  names(): readonly string[];
+}
+
+/**
+ * Channels of other servers, as the rest of the server sees them: their names for CHANNELS,
+ * JOIN and SAY on behalf of local users, and RECVs to members on other servers (FEDRECV).
+ */
+@Injectable()
+export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
+  private readonly log = new Logger('Federation');
+  private readonly remoteChannels = new Map<string, Set<string>>();
+  private readonly pendingJoins = new Map<string, PendingJoin>();
+  private localChannels: LocalChannelList = { names: () => [] };
+
+  constructor(
+    private readonly links: PeerLinks,
+    private readonly presence: Presence,
+    @Inject(SETTINGS) private readonly settings: Settings,
+  ) {}
+
+  onModuleInit(): void {
+    this.links.listen(this);
+    this.presence.useRemoteDelivery(this);
+  }
+
+  /** The channels module tells which channels to announce in FEDCHANNELS. */
+  offer(channels: LocalChannelList): void {
+    this.localChannels = channels;
+  }
+
+  /** A `<channel>:<host>` of another server, or undefined for a local name (or one qualified with this server's hostname). */
+  remoteChannel(name: string): Qualified | undefined {
+    const ref = parseChannelRef(name);
+    return ref && ref.host !== this.settings.hostname ? ref : undefined;
+  }
+
+  /** A channel name qualified with this server's hostname means the local channel. */
+  localName(name: string): string {
+    const ref = parseChannelRef(name);
+    return ref && ref.host === this.settings.hostname ? ref.name : name;
+  }
+
+  /** Every known channel of other servers, as `<name>:<host>`. */
+  channelNames(): string[] {
+    const names: string[] = [];
+    for (const [host, channels] of this.remoteChannels) for (const name of channels) names.push(`${name}:${host}`);
+    return names;
+  }
+
+  /** JOIN <channel>:<host> for a local user: FEDJOIN, then waits for FEDRESULT or the timeout. */
+  join(user: string, channel: Qualified): Promise<boolean> {
+    const link = this.links.linkTo(channel.host);
+    const key = this.joinKey(user, channel);
+    if (!link || this.pendingJoins.has(key)) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => this.settleJoin(key, false), this.settings.federation.requestTimeoutMs);
+      this.pendingJoins.set(key, { settle: resolve, timer });
+      link.deliver(serialize(Reply.line('FEDJOIN', `${user}@${this.links.hostname}`, channel.name)));
+    });
+  }
+
+  /** SAY <channel>:<host> for a local user: false at once when the link is down. */
+  say(user: string, channel: Qualified, message: string): boolean {
+    const link = this.links.linkTo(channel.host);
+    if (!link) return false;
+    link.deliver(serialize(Reply.line('FEDSAY', `${user}@${this.links.hostname}`, channel.name, message)));
+    return true;
+  }
+
+  /** FEDNEW to every peer when a local channel is created. */
+  announce(channel: string): void {
+    const line = serialize(Reply.line('FEDNEW', channel));
+    for (const link of this.links.liveLinks()) link.deliver(line);
+  }
+
+  /** RECV for members on other servers: one FEDRECV per member, names written as that server sees them. */
+  deliver(users: readonly string[], reply: Reply): void {
+    if (reply.kind !== 'recv') return;
+    for (const user of users) {
+      const member = parseUserRef(user);
+      const link = member && this.links.linkTo(member.host);
+      if (!member || !link) continue;
+      const from = this.nameFor(reply.from, member.host);
+      const channel = `${reply.channel}:${this.links.hostname}`;
+      link.deliver(serialize(Reply.line('FEDRECV', member.name, from, channel, reply.message)));
+    }
+  }
+
+  linkUp(link: Session): void {
+    link.deliver(serialize(Reply.line('FEDCHANNELS', this.localChannels.names().join(', '))));
+  }
+
+  linkDown(peer: string): void {
+    for (const [key, pending] of this.pendingJoins) {
+      if (key.endsWith(`\n${peer}`)) {
+        clearTimeout(pending.timer);
+        this.pendingJoins.delete(key);
+        pending.settle(false);
+      }
+    }
+  }
+
+  /** FEDCHANNELS: the peer's own channels, replacing what was known of them. */
+  peerChannels(link: Session, list: string): void {
+    const names = list
+      .split(',')
+      .map((name) => name.trim())
+      .filter(isValidChannelName);
+    this.remoteChannels.set(link.peer as string, new Set(names));
+  }
+
+  /** FEDNEW: a channel the peer just created. */
+  peerCreated(link: Session, channel: string): void {
+    if (!isValidChannelName(channel)) return;
+    const known = this.remoteChannels.get(link.peer as string) ?? new Set<string>();
+    known.add(channel);
+    this.remoteChannels.set(link.peer as string, known);
+  }
+
+  /** FEDRESULT <user> JOIN <channel>:<host> 1|0, or FEDRESULT <user> SAY 0. */
+  peerResult(link: Session, user: string, type: string, detail: string): void {
+    if (type === 'JOIN') {
+      const match = /^(\S+) ([01])$/.exec(detail);
+      const channel = match && parseChannelRef(match[1]);
+      if (!match || !channel || channel.host !== link.peer) return this.refuse(link, `FEDRESULT ${user} JOIN ${detail}`);
+      this.settleJoin(this.joinKey(user, channel), match[2] === '1');
+    } else if (type === 'SAY' && detail === '0') {
+      this.presence.sessionOf(user)?.deliver(serialize(Reply.result('SAY', false)));
+    }
+  }
+
+  /** FEDRECV <touser> <fromuser> <channel>:<channelhost> <message…>, accepted only from the channel's own server. */
+  peerRecv(link: Session, to: string, from: string, channel: string, message: string): void {
+    const ref = parseChannelRef(channel);
+    if (!ref || ref.host !== link.peer) return this.refuse(link, `FEDRECV for ${channel}`);
+    this.presence.sessionOf(to)?.deliver(serialize(Reply.recv(from, channel, message)));
+  }
+
+  /**
+   * The remote user of a FEDJOIN or FEDSAY, as `name@host`, when the link may speak for it: a
+   * peer speaks only for users of its own host.
+   */
+  speaker(link: Session, user: string): string | undefined {
+    const ref = parseUserRef(user);
+    if (!ref || ref.host !== link.peer || !isValidUserName(ref.name)) {
+      this.refuse(link, `a request for ${user}`);
+      return undefined;
+    }
+    return user;
+  }
+
+  /** FEDRESULT to a remote user's server, the user written bare (it is local there). */
+  answer(link: Session, user: string, ...words: string[]): void {
+    const name = parseUserRef(user)?.name ?? user;
+    link.deliver(serialize(Reply.line('FEDRESULT', name, ...words)));
+  }
+
+  /** `<channel>:<this server>`, as another server sees a local channel. */
+  qualified(channel: string): string {
+    return `${channel}:${this.links.hostname}`;
+  }
+
+  private refuse(link: Session, what: string): void {
+    this.log.warn(`${link.id} refused ${what} from ${link.peer}: not that server's to send`);
+  }
+
+  /** A name as the server `host` sees it: bare when the user lives there, qualified otherwise. */
+  private nameFor(user: string, host: string): string {
+    const ref = parseUserRef(user);
+    if (!ref) return `${user}@${this.links.hostname}`;
+    return ref.host === host ? ref.name : user;
+  }
+
+  private joinKey(user: string, channel: Qualified): string {
+    return `${user}\n${channel.name}\n${channel.host}`;
+  }
+
+  private settleJoin(key: string, joined: boolean): void {
+    const pending = this.pendingJoins.get(key);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.pendingJoins.delete(key);
+    pending.settle(joined);
+  }
+}

@@ -1,0 +1,16 @@
+import { Session } from './session';
+
+export interface DialTarget {
+  readonly host: string;
+  readonly port: number;
+  /** Source address, so the peer sees this server's own address. */
+  readonly localAddress?: string;
+}
+
+/** Opens connections to other servers; their lines reach the handlers whose scope is `dialing`, then `link`. */
+export interface LinkDialer {
+  dial(target: DialTarget): Promise<Session>;
+}
+
+/** Injection token for the transport's `LinkDialer`. */
+export const LINK_DIALER = Symbol('LinkDialer');
