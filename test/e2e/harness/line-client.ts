@@ -21,9 +21,14 @@ export class LineClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, name = 'client', host = '127.0.0.1'): Promise<LineClient> {
+  /** Wraps a socket the test already has (for a fake peer server's accepted connection). */
+  static fromSocket(socket: Socket, name: string): LineClient {
+    return new LineClient(name, socket);
+  }
+
+  static connect(port: number, name = 'client', host = '127.0.0.1', localAddress?: string): Promise<LineClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host }, () => {
+      const socket = connect({ port, host, localAddress }, () => {
         socket.off('error', reject);
         resolve(new LineClient(name, socket));
       });

@@ -1,0 +1,103 @@
+import { AddressInfo, createServer, Server, Socket } from 'node:net';
+import { PeerAddress } from '../../../src/config/settings';
+import { TestDatabase } from './databases';
+import { delay, LineClient } from './line-client';
+import { TestServer } from './test-server';
+
+/** A free TCP port on `address` (each server of a test gets its own loopback address). */
+export async function freePort(address: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, address, resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+export interface ServerSpec {
+  readonly address: string;
+  readonly port: number;
+  readonly hostname: string;
+  readonly peers: readonly PeerAddress[];
+  readonly requestTimeoutMs?: number;
+}
+
+/** A real server on its own loopback address, with its own embedded database, federated by its peers list. */
+export async function startFederated(database: TestDatabase, spec: ServerSpec): Promise<TestServer> {
+  return TestServer.start(await database.fresh(), {
+    host: spec.address,
+    port: spec.port,
+    hostname: spec.hostname,
+    federation: { peers: spec.peers, acceptFrom: 'listed', requestTimeoutMs: spec.requestTimeoutMs ?? 5000 },
+  });
+}
+
+/** Retries `check` until it passes or `timeoutMs` runs out, then throws its last error. */
+export async function eventually(check: () => Promise<void>, timeoutMs = 10000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(`${what} did not hold within ${timeoutMs} ms (a link that never came up?): ${(error as Error).message}`);
+      }
+      await delay(100);
+    }
+  }
+}
+
+/** Asks CHANNELS until the reply is exactly `expected`. */
+export async function channelsBecome(client: LineClient, expected: string, timeoutMs = 10000): Promise<void> {
+  await eventually(
+    async () => {
+      client.send('CHANNELS');
+      const line = await client.readLine();
+      if (line !== expected) throw new Error(`CHANNELS gave ${JSON.stringify(line)}, expected ${JSON.stringify(expected)}`);
+    },
+    timeoutMs,
+    `${client.name}'s CHANNELS`,
+  );
+}
+
+/** A hand-driven peer server: listens on `address`, and hands each accepted connection to the test. */
+export class FakePeer {
+  private readonly server: Server;
+  private readonly accepted: Socket[] = [];
+  private waiter?: () => void;
+
+  private constructor(readonly address: string) {
+    this.server = createServer((socket) => {
+      this.accepted.push(socket);
+      this.waiter?.();
+    });
+  }
+
+  static async listen(address: string): Promise<FakePeer> {
+    const peer = new FakePeer(address);
+    await new Promise<void>((resolve) => peer.server.listen(0, address, resolve));
+    return peer;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** The next connection a real server opens to this peer. */
+  async nextLink(timeoutMs = 10000): Promise<LineClient> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.accepted.length === 0) {
+      if (Date.now() > deadline) throw new Error(`no server dialed the fake peer at ${this.address}:${this.port}`);
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    return LineClient.fromSocket(this.accepted.shift() as Socket, `peer@${this.address}`);
+  }
+
+  close(): void {
+    for (const socket of this.accepted) socket.destroy();
+    this.server.close();
+  }
+}
