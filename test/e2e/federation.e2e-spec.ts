@@ -275,6 +275,41 @@ describe('federation security', () => {
     await peer.expectLine('FEDRESULT xena JOIN room:server-b 1');
   });
 
+  test('federation.acceptFrom widens who may open a link beyond the listed peers', async () => {
+    const port = await freePort(B);
+    const server = await TestServer.start(await database.fresh(), {
+      host: B,
+      port,
+      hostname: 'server-b',
+      federation: { peers: [], acceptFrom: [FAKE], requestTimeoutMs: 5000 },
+    });
+    servers.push(server);
+    const allowed = await LineClient.connect(port, 'allowed', B, FAKE);
+    const other = await LineClient.connect(port, 'other', B, '127.0.0.8');
+    clients.push(allowed, other);
+    allowed.send('FEDERATE-OUT server-x');
+    await allowed.expectLine('FEDERATE-CONFIRM server-b');
+    await allowed.expectLine('FEDCHANNELS ');
+    other.send('FEDERATE-OUT server-y');
+    await other.expectSilence(200);
+  });
+
+  test('a flood of lines on a link neither crashes nor stalls the server', async () => {
+    const { server, bea } = await channelServer();
+    const peer = await LineClient.connect(server.port, 'peer', B, FAKE);
+    clients.push(peer);
+    peer.send('FEDERATE-OUT server-x');
+    await peer.expectLine('FEDERATE-CONFIRM server-b');
+    await peer.expectLine('FEDCHANNELS room');
+    const flood = Array.from({ length: 5000 }, (_, index) => `FEDNEW chan${index}\nFEDSAY nobody@server-x room x\n`).join('');
+    peer.write(flood);
+    await run([bea, 'SAY room still answering', 'RECV bea room still answering']);
+    await eventually(async () => {
+      const replies = peer.unread().filter((line) => line === 'FEDRESULT nobody SAY 0').length;
+      if (replies !== 5000) throw new Error(`${replies} of 5000 refusals so far`);
+    });
+  });
+
   test('garbage on a link is dropped and the link keeps working', async () => {
     const { server, bea } = await channelServer();
     const peer = await LineClient.connect(server.port, 'peer', B, FAKE);
