@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { AddressInfo } from 'node:net';
 import { AppModule, AppOptions } from './app.module';
 import { LogLevel, Settings } from './config/settings';
-import { LineServer } from './transport/line-server';
+import { LineServer, LineServerOptions } from './transport/line-server';
 
 export interface ChatServer {
   readonly app: INestMicroservice;
@@ -20,14 +20,27 @@ const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
   debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
 };
 
-/** Builds the Nest microservice on the line transport and starts listening. */
-export async function startChatServer(settings: Settings, options: AppOptions = {}): Promise<ChatServer> {
-  const transport = new LineServer({
+/** The transport's options, from the settings. */
+export function lineServerOptions(settings: Settings): LineServerOptions {
+  const { limits } = settings;
+  return {
     port: settings.port,
     host: settings.host,
-    maxLineBytes: settings.limits.maxLineBytes,
     idleFlushMs: settings.idleFlushMs,
-  });
+    maxLineBytes: limits.maxLineBytes,
+    commandsPerSecond: limits.commandsPerSecond,
+    commandBurst: limits.commandBurst,
+    maxQueuedCommands: limits.maxQueuedCommands,
+    unauthenticatedIdleMs: limits.unauthenticatedIdleSeconds * 1000,
+    sendQueueBytes: limits.sendQueueBytes,
+    connectionsPerAddress: limits.connectionsPerAddress,
+    exemptLoopback: limits.exemptLoopback,
+  };
+}
+
+/** Builds the Nest microservice on the line transport and starts listening. */
+export async function startChatServer(settings: Settings, options: AppOptions = {}): Promise<ChatServer> {
+  const transport = new LineServer(lineServerOptions(settings));
   const app = await NestFactory.createMicroservice(AppModule.forRoot(settings, { dialer: transport, ...options }), {
     strategy: transport,
     logger: NEST_LEVELS[settings.logLevel],

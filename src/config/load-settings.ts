@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigurationError } from './configuration-error';
 import { LaunchArguments } from './launch-arguments';
-import { DEFAULT_PORT, parsePeer, PeerAddress, Settings, SettingsInput, settingsFileSchema } from './settings';
+import { DEFAULT_LIMITS, DEFAULT_PORT, parsePeer, PeerAddress, Settings, SettingsInput, settingsFileSchema } from './settings';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -71,7 +71,7 @@ function withDefaults(input: SettingsInput, cliPort: number | undefined): Settin
       acceptFrom: federation.acceptFrom ?? 'listed',
       requestTimeoutMs: federation.requestTimeoutMs ?? 5000,
     },
-    limits: { maxLineBytes: input.limits?.maxLineBytes ?? 8192 },
+    limits: { ...DEFAULT_LIMITS, ...input.limits },
     idleFlushMs: input.idleFlushMs ?? 100,
     bcryptCost: input.bcryptCost ?? 10,
     logLevel: input.logLevel ?? 'info',

@@ -19,11 +19,40 @@ export interface Settings {
     readonly acceptFrom: 'listed' | readonly string[];
     readonly requestTimeoutMs: number;
   };
-  readonly limits: { readonly maxLineBytes: number };
+  readonly limits: Limits;
   readonly idleFlushMs: number;
   readonly bcryptCost: number;
   readonly logLevel: LogLevel;
 }
+
+/** What one client may cost the server (PROTOCOL.md §4); SECURITY.md lists each with its outcome. */
+export interface Limits {
+  readonly maxLineBytes: number;
+  readonly commandsPerSecond: number;
+  readonly commandBurst: number;
+  /** Commands waiting behind the rate limit before the connection is closed. */
+  readonly maxQueuedCommands: number;
+  readonly connectionsPerAddress: number;
+  readonly unauthenticatedIdleSeconds: number;
+  readonly sendQueueBytes: number;
+  readonly loginFailuresPerMinute: number;
+  readonly registrationsPerMinute: number;
+  /** 127.0.0.0/8 and ::1 skip the rate, per-address and registration limits (for benchmarks). */
+  readonly exemptLoopback: boolean;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxLineBytes: 8192,
+  commandsPerSecond: 50,
+  commandBurst: 200,
+  maxQueuedCommands: 1000,
+  connectionsPerAddress: 256,
+  unauthenticatedIdleSeconds: 300,
+  sendQueueBytes: 1_048_576,
+  loginFailuresPerMinute: 10,
+  registrationsPerMinute: 600,
+  exemptLoopback: false,
+};
 
 /** Injection token for `Settings`. */
 export const SETTINGS = Symbol('Settings');
@@ -76,6 +105,15 @@ export const settingsFileSchema = z.strictObject({
   limits: z
     .strictObject({
       maxLineBytes: integer(256, 1_048_576).optional(),
+      commandsPerSecond: integer(1, 1_000_000).optional(),
+      commandBurst: integer(1, 1_000_000).optional(),
+      maxQueuedCommands: integer(1, 1_000_000).optional(),
+      connectionsPerAddress: integer(1, 1_000_000).optional(),
+      unauthenticatedIdleSeconds: integer(1, 86_400).optional(),
+      sendQueueBytes: integer(65_536, 1_073_741_824).optional(),
+      loginFailuresPerMinute: integer(1, 1_000_000).optional(),
+      registrationsPerMinute: integer(1, 1_000_000).optional(),
+      exemptLoopback: z.boolean({ error: 'expected true or false' }).optional(),
     })
     .optional(),
   idleFlushMs: integer(0, 60_000).optional(),

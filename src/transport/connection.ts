@@ -1,17 +1,28 @@
 import { Socket } from 'node:net';
 import { Frame, LineFramer } from './line-framer';
 import { Session, SessionRole } from './session';
+import { TokenBucket } from './token-bucket';
 
 export interface ConnectionOptions {
   readonly maxLineBytes: number;
   /** Flush the pending bytes of a client that never sent an LF after this much quiet; 0 disables. */
   readonly idleFlushMs: number;
+  readonly commandsPerSecond: number;
+  readonly commandBurst: number;
+  /** A client with more commands than this waiting is disconnected; a link stops being read. */
+  readonly maxQueuedCommands: number;
+  /** A client that has not logged in is disconnected after this much silence. */
+  readonly unauthenticatedIdleMs: number;
+  /** Output waiting for a slow reader beyond this disconnects it. */
+  readonly sendQueueBytes: number;
 }
 
 /** What the server does with a connection's frames and with its end. */
 export interface ConnectionHandlers {
   dispatch(connection: Connection, frame: Frame): Promise<void>;
   closed(connection: Connection): Promise<void>;
+  /** The connection is being dropped for going over a limit. */
+  dropped(connection: Connection, reason: string): void;
 }
 
 const CLOSED = Symbol('closed');
@@ -38,15 +49,24 @@ export class Connection implements Session {
   private readonly finished: Promise<void>;
   private markFinished!: () => void;
 
+  private readonly bucket?: TokenBucket;
+  private readonly idleLimit: NodeJS.Timeout;
+  private readingPaused = false;
+
+  /** `limited`: the command rate applies (false for exempt addresses). */
   constructor(
     readonly id: string,
     private readonly socket: Socket,
     private readonly options: ConnectionOptions,
     private readonly handlers: ConnectionHandlers,
+    limited = true,
   ) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.framer = new LineFramer(options.maxLineBytes);
     this.finished = new Promise((resolve) => (this.markFinished = resolve));
+    if (limited) this.bucket = new TokenBucket(options.commandsPerSecond, options.commandBurst);
+    this.idleLimit = setTimeout(() => this.onIdle(), options.unauthenticatedIdleMs);
+    this.idleLimit.unref();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
@@ -55,11 +75,26 @@ export class Connection implements Session {
   }
 
   deliver(line: string): void {
-    if (!this.socketClosed && this.socket.writable) this.socket.write(line);
+    if (this.socketClosed || !this.socket.writable) return;
+    this.socket.write(line);
+    // A reader that lets this much pile up is dropped, so it cannot hold memory or slow anyone down.
+    if (this.socket.writableLength > this.options.sendQueueBytes) this.drop('too slow reading its output');
   }
 
   close(): void {
     this.socket.destroy();
+  }
+
+  /** Disconnects for going over a limit; commands still waiting are discarded, not run. */
+  private drop(reason: string): void {
+    if (this.socketClosed) return;
+    this.handlers.dropped(this, reason);
+    this.queue.length = 0;
+    this.socket.destroy();
+  }
+
+  private onIdle(): void {
+    if (this.role === 'client' && this.user === undefined) this.drop('idle without logging in');
   }
 
   /** Stops reading, lets the commands already received finish, then closes the socket. */
@@ -74,6 +109,7 @@ export class Connection implements Session {
 
   private onData(chunk: Buffer): void {
     if (!this.accepting) return;
+    this.idleLimit.refresh();
     for (const frame of this.framer.push(chunk)) this.enqueue(frame);
     this.scheduleIdleFlush();
   }
@@ -87,6 +123,7 @@ export class Connection implements Session {
 
   private onClose(): void {
     this.socketClosed = true;
+    clearTimeout(this.idleLimit);
     this.stopReading();
     this.enqueue(CLOSED);
   }
@@ -111,7 +148,24 @@ export class Connection implements Session {
 
   private enqueue(item: QueueItem): void {
     this.queue.push(item);
+    if (item !== CLOSED && this.queue.length > this.options.maxQueuedCommands) this.tooManyWaiting();
     if (!this.draining) void this.drain();
+  }
+
+  /** A client over the limit is dropped; a link or an exempt client is simply not read until it catches up. */
+  private tooManyWaiting(): void {
+    if (this.role === 'client' && this.bucket) {
+      this.drop(`more than ${this.options.maxQueuedCommands} commands waiting`);
+    } else if (!this.readingPaused) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private async takeTurn(): Promise<void> {
+    if (!this.bucket || this.role !== 'client' || this.socketClosed) return;
+    const wait = this.bucket.take();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   private async drain(): Promise<void> {
@@ -122,7 +176,12 @@ export class Connection implements Session {
         await this.handlers.closed(this);
         this.markFinished();
       } else {
+        await this.takeTurn();
         await this.handlers.dispatch(this, item);
+        if (this.readingPaused && this.queue.length < this.options.maxQueuedCommands / 2) {
+          this.readingPaused = false;
+          this.socket.resume();
+        }
       }
     }
     this.draining = false;

@@ -8,6 +8,7 @@ import { Connection, ConnectionOptions } from './connection';
 import { LineContext } from './line-context';
 import { DialTarget, LinkDialer } from './link-dialer';
 import { Frame } from './line-framer';
+import { isLoopback } from '../domain/loopback';
 import { Refusal } from './refusal';
 import { Reply, serialize } from './replies';
 import { Session, SESSION_CLOSED } from './session';
@@ -15,6 +16,9 @@ import { Session, SESSION_CLOSED } from './session';
 export interface LineServerOptions extends ConnectionOptions {
   readonly port: number;
   readonly host: string;
+  readonly connectionsPerAddress: number;
+  /** Loopback addresses skip the command rate and the per-address limit. */
+  readonly exemptLoopback: boolean;
   /** How long a shutdown waits for a client to close before dropping it. */
   readonly shutdownGraceMs?: number;
 }
@@ -28,6 +32,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   private readonly log = new Logger('LineServer');
   private readonly server: NetServer;
   private readonly connections = new Set<Connection>();
+  private readonly perAddress = new Map<string, number>();
   private readonly parser = new CommandParser((verb) => this.syntaxOf(verb));
   private nextConnectionId = 1;
   private closing = false;
@@ -99,15 +104,31 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   }
 
   private accept(socket: Socket): void {
-    const connection = this.adopt(socket, 'c');
+    const address = socket.remoteAddress ?? 'unknown';
+    const exempt = this.options.exemptLoopback && isLoopback(address);
+    const count = this.perAddress.get(address) ?? 0;
+    if (!exempt && count >= this.options.connectionsPerAddress) {
+      this.log.warn(`refused a connection from ${address}: ${count} already open`);
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, count + 1);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+    });
+    const connection = this.adopt(socket, 'c', !exempt);
     this.log.debug(`${connection.id} connected from ${connection.remoteAddress}`);
   }
 
-  private adopt(socket: Socket, prefix: string): Connection {
-    const connection = new Connection(`${prefix}${this.nextConnectionId++}`, socket, this.options, {
-      dispatch: (conn, frame) => this.dispatch(conn, frame),
-      closed: (conn) => this.closed(conn),
-    });
+  private adopt(socket: Socket, prefix: string, limited = true): Connection {
+    const handlers = {
+      dispatch: (conn: Connection, frame: Frame) => this.dispatch(conn, frame),
+      closed: (conn: Connection) => this.closed(conn),
+      dropped: (conn: Connection, reason: string) => this.log.warn(`${conn.id} from ${conn.remoteAddress} disconnected: ${reason}`),
+    };
+    const connection = new Connection(`${prefix}${this.nextConnectionId++}`, socket, this.options, handlers, limited);
     this.connections.add(connection);
     return connection;
   }

@@ -2,6 +2,7 @@ import { Controller, Logger, Module } from '@nestjs/common';
 import { INestMicroservice } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
+import { lineServerOptions } from '../../src/chat-server';
 import { Verb } from '../../src/transport/command';
 import { LineServer } from '../../src/transport/line-server';
 import { Refusal } from '../../src/transport/refusal';
@@ -47,7 +48,7 @@ describe('handler errors', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [AppModule.forRoot(settings, { databaseRetryAttempts: 0 }), FaultyModule],
     }).compile();
-    transport = new LineServer({ port: 0, host: '127.0.0.1', maxLineBytes: 8192, idleFlushMs: 100 });
+    transport = new LineServer(lineServerOptions(settings));
     app = moduleRef.createNestMicroservice({ strategy: transport });
     await app.listen();
   });

@@ -1,6 +1,6 @@
 import { compare, hash } from 'bcrypt';
 import { Repository } from 'typeorm';
-import { Settings } from '../../src/config/settings';
+import { DEFAULT_LIMITS, Settings } from '../../src/config/settings';
 import { AuthService } from '../../src/modules/auth/auth.service';
 import { User } from '../../src/modules/auth/user.entity';
 import { LocalPresence } from '../../src/modules/presence/presence';
@@ -26,7 +26,7 @@ describe('AuthService.login', () => {
     const users = {
       findOneBy: async ({ name }: { name: string }) => (name === 'bob' ? ({ name, passwordHash: storedHash } as User) : null),
     } as unknown as Repository<User>;
-    auth = new AuthService(users, new LocalPresence(), { bcryptCost: 4 } as Settings);
+    auth = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings);
     await auth.onModuleInit();
   });
 
@@ -56,7 +56,7 @@ describe('AuthService.login', () => {
   test('a password longer than 72 bytes fails although bcrypt would match its first 72 bytes', async () => {
     const longHash = await hash('p'.repeat(72), 4);
     const users = { findOneBy: async () => ({ name: 'long', passwordHash: longHash }) as User } as unknown as Repository<User>;
-    const service = new AuthService(users, new LocalPresence(), { bcryptCost: 4 } as Settings);
+    const service = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings);
     await service.onModuleInit();
     await expect(service.login(session('c4'), 'long', 'p'.repeat(73))).resolves.toBe(false);
     await expect(service.login(session('c5'), 'long', 'p'.repeat(72))).resolves.toBe(true);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ConfigurationError } from '../../src/config/configuration-error';
 import { InformationShown, parseLaunchArguments } from '../../src/config/launch-arguments';
 import { loadSettings } from '../../src/config/load-settings';
-import { Settings } from '../../src/config/settings';
+import { DEFAULT_LIMITS, Settings } from '../../src/config/settings';
 
 let dir: string;
 let fileCount = 0;
@@ -48,7 +48,7 @@ describe('loadSettings', () => {
         hostname: '127.0.0.1:4400',
         database: { url: undefined, dataDir: './data' },
         federation: { peers: [], acceptFrom: 'listed', requestTimeoutMs: 5000 },
-        limits: { maxLineBytes: 8192 },
+        limits: DEFAULT_LIMITS,
         idleFlushMs: 100,
         bcryptCost: 10,
         logLevel: 'info',
@@ -103,7 +103,7 @@ describe('loadSettings', () => {
           acceptFrom: ['10.0.0.1', '10.0.0.2'],
           requestTimeoutMs: 2500,
         },
-        limits: { maxLineBytes: 1024 },
+        limits: { ...DEFAULT_LIMITS, maxLineBytes: 1024 },
         idleFlushMs: 0,
         bcryptCost: 12,
         logLevel: 'debug',

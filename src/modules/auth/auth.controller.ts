@@ -13,8 +13,9 @@ export class AuthController {
 
   // REGISTER <user> <password>
   @Verb('REGISTER', { fields: ['user', 'password'] })
-  async register(@Payload() command: Credentials): Promise<Reply> {
-    return resultOf(command, await this.auth.register(command.args.user, command.args.password));
+  async register(@Payload() command: Credentials, @Ctx() context: LineContext): Promise<Reply> {
+    const { user, password } = command.args;
+    return resultOf(command, await this.auth.register(context.getSession(), user, password));
   }
 
   // LOGIN <user> <password>

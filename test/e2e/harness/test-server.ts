@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ChatServer, startChatServer } from '../../../src/chat-server';
-import { Settings } from '../../../src/config/settings';
+import { DEFAULT_LIMITS, Settings } from '../../../src/config/settings';
 import { DatabaseSettings } from '../../../src/database/database.options';
 
 export type SettingsOverrides = Partial<Omit<Settings, 'limits'>> & { limits?: Partial<Settings['limits']> };
@@ -17,7 +17,7 @@ export function testSettings(database: DatabaseSettings, overrides: SettingsOver
     bcryptCost: 4,
     logLevel: 'error',
     ...overrides,
-    limits: { maxLineBytes: 8192, ...overrides.limits },
+    limits: { ...DEFAULT_LIMITS, ...overrides.limits },
   };
 }
 

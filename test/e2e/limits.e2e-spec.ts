@@ -1,0 +1,162 @@
+import { connect } from 'node:net';
+import { testDatabases } from './harness/databases';
+import { delay, LineClient } from './harness/line-client';
+import { SettingsOverrides, TestServer } from './harness/test-server';
+
+const database = testDatabases()[0];
+let server: TestServer;
+let clients: LineClient[] = [];
+
+async function startWith(overrides: SettingsOverrides): Promise<void> {
+  server = await TestServer.start(await database.fresh(), overrides);
+}
+
+async function client(name: string): Promise<LineClient> {
+  const connected = await LineClient.connect(server.port, name);
+  clients.push(connected);
+  return connected;
+}
+
+async function loggedIn(user: string): Promise<LineClient> {
+  const connected = await client(user);
+  connected.send(`REGISTER ${user} pw`);
+  connected.send(`LOGIN ${user} pw`);
+  await connected.expectLine('RESULT REGISTER 1');
+  await connected.expectLine('RESULT LOGIN 1');
+  return connected;
+}
+
+afterEach(async () => {
+  for (const each of clients) each.close();
+  clients = [];
+  await server.stop();
+});
+
+afterAll(() => database.dispose());
+
+describe('command rate (limits.commandsPerSecond / limits.commandBurst)', () => {
+  // "further commands are delayed (token bucket)"
+  test('commands beyond the burst are delayed, not dropped, and answered in order', async () => {
+    await startWith({ limits: { commandsPerSecond: 20, commandBurst: 5 } });
+    const flood = await client('flood');
+    const started = Date.now();
+    for (let index = 0; index < 25; index++) flood.send(`JOIN c${index}`);
+    for (let index = 0; index < 25; index++) await flood.expectLine(`RESULT JOIN c${index} 0`);
+    // 20 commands over the burst at 20 a second cannot all be answered in much less than a second.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+  });
+
+  // "over 1000 waiting → connection closed"
+  test('a client with more than limits.maxQueuedCommands commands waiting is disconnected', async () => {
+    await startWith({ limits: { commandsPerSecond: 1, commandBurst: 1, maxQueuedCommands: 50 } });
+    const flood = await client('flood');
+    flood.write('CHANNELS\n'.repeat(100));
+    await flood.expectClosed();
+    const other = await client('other');
+    other.send('CHANNELS');
+    await other.expectLine('RESULT CHANNELS ');
+  });
+
+  // "when true, 127.0.0.0/8 and ::1 skip the rate, per-address and registration limits"
+  test('limits.exemptLoopback lets a loopback client past the rate limit', async () => {
+    await startWith({ limits: { commandsPerSecond: 1, commandBurst: 1, maxQueuedCommands: 50, exemptLoopback: true } });
+    const bench = await client('bench');
+    bench.write('CHANNELS\n'.repeat(100));
+    for (let index = 0; index < 100; index++) await bench.expectLine('RESULT CHANNELS ');
+  });
+});
+
+describe('connections per address (limits.connectionsPerAddress)', () => {
+  test('a connection over the limit is closed at once; others keep working', async () => {
+    await startWith({ limits: { connectionsPerAddress: 3 } });
+    const open = [await client('one'), await client('two'), await client('three')];
+    const fourth = await client('four');
+    await fourth.expectClosed();
+    open[0].send('CHANNELS');
+    await open[0].expectLine('RESULT CHANNELS ');
+    open[1].close();
+    await delay(100);
+    const again = await client('again');
+    again.send('CHANNELS');
+    await again.expectLine('RESULT CHANNELS ');
+  });
+});
+
+describe('idle connections (limits.unauthenticatedIdleSeconds)', () => {
+  test('a connection that does not log in is closed after the idle time; a logged-in one stays', async () => {
+    await startWith({ limits: { unauthenticatedIdleSeconds: 1 } });
+    const idle = await client('idle');
+    const member = await loggedIn('member');
+    await idle.expectClosed(3000);
+    await delay(500);
+    member.send('CHANNELS');
+    await member.expectLine('RESULT CHANNELS ');
+  });
+});
+
+describe('slow readers (limits.sendQueueBytes)', () => {
+  test('a client that stops reading is disconnected; the others are not held up', async () => {
+    await startWith({ limits: { sendQueueBytes: 65536, commandsPerSecond: 1_000_000, commandBurst: 1_000_000, maxQueuedCommands: 1_000_000 } });
+    const talker = await loggedIn('talker');
+    await (async () => {
+      talker.send('CREATE room');
+      talker.send('JOIN room');
+      await talker.expectLine('RESULT CREATE room 1');
+      await talker.expectLine('RESULT JOIN room 1');
+    })();
+    // The slow reader logs in and joins, then never reads again.
+    const socket = connect({ port: server.port, host: '127.0.0.1' });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('REGISTER sleepy pw\nLOGIN sleepy pw\nJOIN room\n');
+    await delay(300);
+    socket.pause();
+    const check = await client('check');
+    check.send('LOGIN sleepy pw');
+    await check.expectLine('RESULT LOGIN 0');
+    const message = 'x'.repeat(8000);
+    for (let round = 0; round < 40; round++) {
+      for (let index = 0; index < 50; index++) talker.send(`SAY room ${message}`);
+      for (let index = 0; index < 50; index++) await talker.expectLine(`RECV talker room ${message}`, 10000);
+    }
+    // Disconnected means logged out: sleepy can log in elsewhere.
+    const awake = await client('awake');
+    awake.send('LOGIN sleepy pw');
+    await awake.expectLine('RESULT LOGIN 1');
+    socket.destroy();
+  });
+});
+
+describe('login attempts (limits.loginFailuresPerMinute)', () => {
+  test('after too many failures an account fails fast, even with the right password; other accounts are unaffected', async () => {
+    await startWith({ limits: { loginFailuresPerMinute: 3 } });
+    const setup = await client('setup');
+    setup.send('REGISTER target right');
+    setup.send('REGISTER bystander right');
+    await setup.expectLine('RESULT REGISTER 1');
+    await setup.expectLine('RESULT REGISTER 1');
+    const attacker = await client('attacker');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      attacker.send('LOGIN target wrong');
+      await attacker.expectLine('RESULT LOGIN 0');
+    }
+    attacker.send('LOGIN target right');
+    await attacker.expectLine('RESULT LOGIN 0');
+    attacker.send('LOGIN bystander right');
+    await attacker.expectLine('RESULT LOGIN 1');
+  });
+});
+
+describe('registrations (limits.registrationsPerMinute)', () => {
+  test('an address over the registration rate gets RESULT REGISTER 0', async () => {
+    await startWith({ limits: { registrationsPerMinute: 2 } });
+    const registrar = await client('registrar');
+    registrar.send('REGISTER first pw');
+    registrar.send('REGISTER second pw');
+    registrar.send('REGISTER third pw');
+    await registrar.expectLine('RESULT REGISTER 1');
+    await registrar.expectLine('RESULT REGISTER 1');
+    await registrar.expectLine('RESULT REGISTER 0');
+    registrar.send('LOGIN third pw');
+    await registrar.expectLine('RESULT LOGIN 0');
+  });
+});
