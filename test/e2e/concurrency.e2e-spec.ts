@@ -10,14 +10,7 @@ async function connectMany(port: number, count: number, prefix: string): Promise
 
 /** REGISTER and LOGIN a distinct user on each client. */
 async function logInEach(clients: LineClient[], prefix: string): Promise<void> {
-  await Promise.all(
-    clients.map(async (client, index) => {
-      client.send(`REGISTER ${prefix}${index} pw${index}`);
-      client.send(`LOGIN ${prefix}${index} pw${index}`);
-      await client.expectLine('RESULT REGISTER 1', 10000);
-      await client.expectLine('RESULT LOGIN 1', 10000);
-    }),
-  );
+  await Promise.all(clients.map((client, index) => client.registerAndLogin(`${prefix}${index}`, `pw${index}`)));
 }
 
 for (const database of testDatabases()) {

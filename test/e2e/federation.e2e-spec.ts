@@ -23,10 +23,7 @@ async function client(server: TestServer, address: string, name: string): Promis
 
 async function loggedIn(server: TestServer, address: string, user: string): Promise<LineClient> {
   const connected = await client(server, address, user);
-  connected.send(`REGISTER ${user} pw`);
-  connected.send(`LOGIN ${user} pw`);
-  await connected.expectLine('RESULT REGISTER 1');
-  await connected.expectLine('RESULT LOGIN 1');
+  await connected.registerAndLogin(user);
   return connected;
 }
 
@@ -232,6 +229,16 @@ describe('federation security', () => {
     return { server, bea };
   }
 
+  /** A hand-driven peer `server-x` on the fake address, its handshake done. */
+  async function linkAsServerX(server: TestServer): Promise<LineClient> {
+    const peer = await LineClient.connect(server.port, 'peer', B, FAKE);
+    clients.push(peer);
+    peer.send('FEDERATE-OUT server-x');
+    await peer.expectLine('FEDERATE-CONFIRM server-b');
+    await peer.expectLine('FEDCHANNELS room');
+    return peer;
+  }
+
   test('FED lines from a client connection are ignored', async () => {
     const { server, bea } = await channelServer();
     const mallory = await loggedIn(server, B, 'mallory');
@@ -252,11 +259,7 @@ describe('federation security', () => {
 
   test('a link may speak only for its own users, and FEDRECV only for its own channels', async () => {
     const { server, bea } = await channelServer();
-    const peer = await LineClient.connect(server.port, 'peer', B, FAKE);
-    clients.push(peer);
-    peer.send('FEDERATE-OUT server-x');
-    await peer.expectLine('FEDERATE-CONFIRM server-b');
-    await peer.expectLine('FEDCHANNELS room');
+    const peer = await linkAsServerX(server);
     const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     peer.send('FEDJOIN eve@server-y room');
     peer.send('FEDSAY bea@server-b room forged');
@@ -296,11 +299,7 @@ describe('federation security', () => {
 
   test('a flood of lines on a link neither crashes nor stalls the server', async () => {
     const { server, bea } = await channelServer();
-    const peer = await LineClient.connect(server.port, 'peer', B, FAKE);
-    clients.push(peer);
-    peer.send('FEDERATE-OUT server-x');
-    await peer.expectLine('FEDERATE-CONFIRM server-b');
-    await peer.expectLine('FEDCHANNELS room');
+    const peer = await linkAsServerX(server);
     const flood = Array.from({ length: 5000 }, (_, index) => `FEDNEW chan${index}\nFEDSAY nobody@server-x room x\n`).join('');
     peer.write(flood);
     await run([bea, 'SAY room still answering', 'RECV bea room still answering']);
@@ -312,11 +311,7 @@ describe('federation security', () => {
 
   test('garbage on a link is dropped and the link keeps working', async () => {
     const { server, bea } = await channelServer();
-    const peer = await LineClient.connect(server.port, 'peer', B, FAKE);
-    clients.push(peer);
-    peer.send('FEDERATE-OUT server-x');
-    await peer.expectLine('FEDERATE-CONFIRM server-b');
-    await peer.expectLine('FEDCHANNELS room');
+    const peer = await linkAsServerX(server);
     peer.write(Buffer.from([0xff, 0xfe, 0x0a]));
     peer.send('FEDJOIN');
     peer.send('FEDSAY xena@server-x');

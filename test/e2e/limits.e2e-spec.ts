@@ -19,10 +19,7 @@ async function client(name: string): Promise<LineClient> {
 
 async function loggedIn(user: string): Promise<LineClient> {
   const connected = await client(user);
-  connected.send(`REGISTER ${user} pw`);
-  connected.send(`LOGIN ${user} pw`);
-  await connected.expectLine('RESULT REGISTER 1');
-  await connected.expectLine('RESULT LOGIN 1');
+  await connected.registerAndLogin(user);
   return connected;
 }
 

@@ -45,6 +45,14 @@ export class LineClient {
     this.socket.write(`${line}\n`);
   }
 
+  /** REGISTER and LOGIN `user`, expecting both to succeed. */
+  async registerAndLogin(user: string, password = 'pw'): Promise<void> {
+    this.send(`REGISTER ${user} ${password}`);
+    this.send(`LOGIN ${user} ${password}`);
+    await this.expectLine('RESULT REGISTER 1', 10000);
+    await this.expectLine('RESULT LOGIN 1', 10000);
+  }
+
   /** Sends bytes exactly as given. */
   write(bytes: string | Buffer): void {
     this.socket.write(bytes);
