@@ -124,16 +124,7 @@ describe('isValidPassword', () => {
     expect(isValidPassword('a@b:c,d')).toBe(true);
   });
 
-  it.each([
-    ['space', ' '],
-    ['tab', '\t'],
-    ['no-break space U+00A0', '\u00A0'],
-    ['ideographic space U+3000', '\u3000'],
-    ['line separator U+2028', '\u2028'],
-    ['NUL', '\u0000'],
-    ['DEL U+007F', '\u007F'],
-    ['ESC', '\u001B'],
-  ])('refuses a password containing %s', (_name, char) => {
+  it.each(FORBIDDEN.filter(([, char]) => !'@:,'.includes(char)))('refuses a password containing %s', (_name, char) => {
     expect(isValidPassword(`pass${char}word`)).toBe(false);
   });
 });

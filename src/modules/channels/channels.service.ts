@@ -66,9 +66,9 @@ export class ChannelsService implements OnModuleInit {
    */
   async join(member: string, name: string): Promise<boolean> {
     const remoteUser = parseUserRef(member);
-    const remoteChannel = remoteUser ? undefined : this.federation.remoteChannel(name);
-    if (remoteChannel) return this.federation.join(member, remoteChannel);
-    const channel = this.directory.get(this.federation.localName(name));
+    const target = this.federation.route(name);
+    if (typeof target !== 'string') return remoteUser ? false : this.federation.join(member, target);
+    const channel = this.directory.get(target);
     if (!channel || channel.members.has(member)) return false;
     try {
       if (remoteUser) {
@@ -94,12 +94,11 @@ export class ChannelsService implements OnModuleInit {
    * other servers through federation. False when the sender may not speak there.
    */
   say(user: string, name: string, message: string): boolean {
-    const remoteChannel = parseUserRef(user) ? undefined : this.federation.remoteChannel(name);
-    if (remoteChannel) return this.federation.say(user, remoteChannel, message);
-    const local = this.federation.localName(name);
-    const channel = this.directory.get(local);
+    const target = this.federation.route(name);
+    if (typeof target !== 'string') return parseUserRef(user) ? false : this.federation.say(user, target, message);
+    const channel = this.directory.get(target);
     if (!channel || !channel.members.has(user)) return false;
-    this.presence.deliver(channel.members, Reply.recv(user, local, message));
+    this.presence.deliver(channel.members, Reply.recv(user, target, message));
     return true;
   }
 

@@ -44,16 +44,14 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
     this.localChannels = channels;
   }
 
-  /** A `<channel>:<host>` of another server, or undefined for a local name (or one qualified with this server's hostname). */
-  remoteChannel(name: string): Qualified | undefined {
+  /**
+   * Where a channel name points: a `<channel>:<host>` of another server, or the name of a local
+   * channel (a name qualified with this server's own hostname means the local channel).
+   */
+  route(name: string): Qualified | string {
     const ref = parseChannelRef(name);
-    return ref && ref.host !== this.settings.hostname ? ref : undefined;
-  }
-
-  /** A channel name qualified with this server's hostname means the local channel. */
-  localName(name: string): string {
-    const ref = parseChannelRef(name);
-    return ref && ref.host === this.settings.hostname ? ref.name : name;
+    if (!ref) return name;
+    return ref.host === this.settings.hostname ? ref.name : ref;
   }
 
   /** Every known channel of other servers, as `<name>:<host>`. */
