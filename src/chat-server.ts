@@ -1,24 +1,26 @@
-import { INestMicroservice, LogLevel as NestLogLevel } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AddressInfo } from 'node:net';
+import { DestinationStream } from 'pino';
 import { AppModule, AppOptions } from './app.module';
-import { LogLevel, Settings } from './config/settings';
+import { Settings } from './config/settings';
+import { createLogger, NestLogger } from './logging/logger';
 import { LineServer, LineServerOptions } from './transport/line-server';
 
 export interface ChatServer {
-  readonly app: INestMicroservice;
+  readonly app: INestApplication;
   /** The address the line protocol listens on (useful with port 0). */
   address(): AddressInfo;
+  /** The address of health and metrics over HTTP; undefined when `http.port` is 0. */
+  httpAddress(): AddressInfo | undefined;
   /** Graceful stop: no new connections, commands in progress finish, sockets and database close. */
   close(): Promise<void>;
 }
 
-const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
+export interface StartOptions extends Pick<AppOptions, 'databaseRetryAttempts' | 'dialer'> {
+  /** Where log lines go instead of stdout (tests read them). */
+  readonly logDestination?: DestinationStream;
+}
 
 /** The transport's options, from the settings. */
 export function lineServerOptions(settings: Settings): LineServerOptions {
@@ -38,15 +40,26 @@ export function lineServerOptions(settings: Settings): LineServerOptions {
   };
 }
 
-/** Builds the Nest microservice on the line transport and starts listening. */
-export async function startChatServer(settings: Settings, options: AppOptions = {}): Promise<ChatServer> {
-  const transport = new LineServer(lineServerOptions(settings));
-  const app = await NestFactory.createMicroservice(AppModule.forRoot(settings, { dialer: transport, ...options }), {
-    strategy: transport,
-    logger: NEST_LEVELS[settings.logLevel],
-  });
+/**
+ * Builds the hybrid Nest app: the line protocol as a connected microservice, and HTTP for health
+ * and metrics when `http.port` is set. Modules initialise (migrations, membership, peer links)
+ * before the line protocol accepts its first connection.
+ */
+export async function startChatServer(settings: Settings, options: StartOptions = {}): Promise<ChatServer> {
+  const logger = createLogger(settings, options.logDestination);
+  const transport = new LineServer(lineServerOptions(settings), logger);
+  const module = AppModule.forRoot(settings, { dialer: transport, ...options, transport, logger });
+  const app = await NestFactory.create(module, { logger: new NestLogger(logger), abortOnError: false });
+  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+  const httpOn = settings.http.port > 0;
   try {
-    await app.listen();
+    await app.init();
+    await app.startAllMicroservices();
+    if (httpOn) {
+      await app.listen(settings.http.port, settings.host);
+      const { address, port } = app.getHttpServer().address() as AddressInfo;
+      logger.info({ context: 'Http', address, port }, `health and metrics on http://${address}:${port}`);
+    }
   } catch (error) {
     await app.close();
     throw error;
@@ -54,6 +67,11 @@ export async function startChatServer(settings: Settings, options: AppOptions = 
   return {
     app,
     address: () => transport.address(),
-    close: () => app.close(),
+    httpAddress: () => (httpOn ? (app.getHttpServer().address() as AddressInfo) : undefined),
+    // The line protocol finishes its commands before peer links and the database close.
+    close: async () => {
+      await transport.close();
+      await app.close();
+    },
   };
 }

@@ -17,6 +17,8 @@ const ENVIRONMENT: ReadonlyArray<{ variable: string; key: string; kind: 'integer
   { variable: 'CHAT_PEERS_FILE', key: 'federation.peersFile', kind: 'string' },
   { variable: 'BCRYPT_COST', key: 'bcryptCost', kind: 'integer' },
   { variable: 'LOG_LEVEL', key: 'logLevel', kind: 'string' },
+  { variable: 'LOG_FORMAT', key: 'logFormat', kind: 'string' },
+  { variable: 'HTTP_PORT', key: 'http.port', kind: 'integer' },
 ];
 
 const PEER_LINE = /^\S+:\d+$/;
@@ -71,10 +73,12 @@ function withDefaults(input: SettingsInput, cliPort: number | undefined): Settin
       acceptFrom: federation.acceptFrom ?? 'listed',
       requestTimeoutMs: federation.requestTimeoutMs ?? 5000,
     },
+    http: { port: input.http?.port ?? 0 },
     limits: { ...DEFAULT_LIMITS, ...input.limits },
     idleFlushMs: input.idleFlushMs ?? 100,
     bcryptCost: input.bcryptCost ?? 10,
     logLevel: input.logLevel ?? 'info',
+    logFormat: input.logFormat ?? 'auto',
   };
 }
 

@@ -2,6 +2,9 @@ import { z } from 'zod';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
+/** `auto`: readable lines on a terminal, JSON lines otherwise (files, pipes, containers). */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
 export interface PeerAddress {
   readonly host: string;
   readonly port: number;
@@ -19,10 +22,13 @@ export interface Settings {
     readonly acceptFrom: 'listed' | readonly string[];
     readonly requestTimeoutMs: number;
   };
+  /** Health and metrics over HTTP; port 0 turns the HTTP listener off. */
+  readonly http: { readonly port: number };
   readonly limits: Limits;
   readonly idleFlushMs: number;
   readonly bcryptCost: number;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
 }
 
 /** What one client may cost the server (PROTOCOL.md §4); SECURITY.md lists each with its outcome. */
@@ -102,6 +108,7 @@ export const settingsFileSchema = z.strictObject({
       requestTimeoutMs: integer(1, 600_000).optional(),
     })
     .optional(),
+  http: z.strictObject({ port: integer(0, 65535).optional() }).optional(),
   limits: z
     .strictObject({
       maxLineBytes: integer(256, 1_048_576).optional(),
@@ -119,6 +126,7 @@ export const settingsFileSchema = z.strictObject({
   idleFlushMs: integer(0, 60_000).optional(),
   bcryptCost: integer(4, 20).optional(),
   logLevel: z.enum(['error', 'warn', 'info', 'debug'], { error: 'expected one of error, warn, info, debug' }).optional(),
+  logFormat: z.enum(['auto', 'json', 'pretty'], { error: 'expected one of auto, json, pretty' }).optional(),
 });
 
 export type SettingsInput = z.infer<typeof settingsFileSchema>;

@@ -1,6 +1,8 @@
 import { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
+import { DatabaseErrors } from './database-errors';
 import { MIGRATIONS } from './migrations';
+import { observedPg } from './observed-pg';
 import { pgliteDriver } from './pglite-driver';
 
 export interface DatabaseSettings {
@@ -12,9 +14,10 @@ export interface DatabaseSettings {
 
 /**
  * The one description of the database, used by the server and by the TypeORM CLI (ormconfig.ts).
- * The schema comes only from migrations, which run when the server starts.
+ * The schema comes only from migrations, which run when the server starts. With `errors`, failed
+ * queries and connections are counted and logged there.
  */
-export function databaseOptions(database: DatabaseSettings): DataSourceOptions {
+export function databaseOptions(database: DatabaseSettings, errors?: DatabaseErrors): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
     entities: ENTITIES,
@@ -23,7 +26,10 @@ export function databaseOptions(database: DatabaseSettings): DataSourceOptions {
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
     logging: false,
+    ...(errors ? { logger: errors } : {}),
   };
-  if (database.url) return { ...common, url: database.url };
+  if (database.url) {
+    return { ...common, url: database.url, ...(errors ? { driver: observedPg((error) => errors.connectionFailed(error)) } : {}) };
+  }
   return { ...common, driver: pgliteDriver(database.dataDir) };
 }

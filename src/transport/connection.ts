@@ -21,8 +21,6 @@ export interface ConnectionOptions {
 export interface ConnectionHandlers {
   dispatch(connection: Connection, frame: Frame): Promise<void>;
   closed(connection: Connection): Promise<void>;
-  /** The connection is being dropped for going over a limit. */
-  dropped(connection: Connection, reason: string): void;
 }
 
 const CLOSED = Symbol('closed');
@@ -38,6 +36,12 @@ export class Connection implements Session {
   peer?: string;
   user?: string;
   readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly openedAt = Date.now();
+  /** Why the connection ended, for its log line: set by the first cause seen. */
+  closeReason?: string;
+  /** True when the server closed it for going over a limit. */
+  overLimit = false;
   private readonly framer: LineFramer;
   private readonly queue: QueueItem[] = [];
   private draining = false;
@@ -62,6 +66,7 @@ export class Connection implements Session {
     limited = true,
   ) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.remotePort = socket.remotePort ?? 0;
     this.framer = new LineFramer(options.maxLineBytes);
     this.finished = new Promise((resolve) => (this.markFinished = resolve));
     if (limited) this.bucket = new TokenBucket(options.commandsPerSecond, options.commandBurst);
@@ -71,7 +76,15 @@ export class Connection implements Session {
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
     // Reset or write errors: 'close' follows and does the cleanup.
-    socket.on('error', () => undefined);
+    socket.on('error', (error: NodeJS.ErrnoException) => (this.closeReason ??= error.code ?? error.message));
+  }
+
+  get bytesReceived(): number {
+    return this.socket.bytesRead;
+  }
+
+  get bytesSent(): number {
+    return this.socket.bytesWritten;
   }
 
   deliver(line: string): void {
@@ -82,13 +95,15 @@ export class Connection implements Session {
   }
 
   close(): void {
+    this.closeReason ??= 'closed by the server';
     this.socket.destroy();
   }
 
   /** Disconnects for going over a limit; commands still waiting are discarded, not run. */
   private drop(reason: string): void {
     if (this.socketClosed) return;
-    this.handlers.dropped(this, reason);
+    this.closeReason = reason;
+    this.overLimit = true;
     this.queue.length = 0;
     this.socket.destroy();
   }
@@ -99,6 +114,7 @@ export class Connection implements Session {
 
   /** Stops reading, lets the commands already received finish, then closes the socket. */
   async shutdown(graceMs: number): Promise<void> {
+    this.closeReason ??= 'server shutting down';
     this.stopReading();
     await this.idle();
     this.socket.end();
@@ -115,6 +131,7 @@ export class Connection implements Session {
   }
 
   private onEnd(): void {
+    this.closeReason ??= 'closed by the other side';
     if (this.accepting) this.flushPartial();
     this.stopReading();
     this.readEnded = true;
@@ -122,6 +139,7 @@ export class Connection implements Session {
   }
 
   private onClose(): void {
+    this.closeReason ??= 'closed';
     this.socketClosed = true;
     clearTimeout(this.idleLimit);
     this.stopReading();

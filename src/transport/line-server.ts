@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import { AddressInfo, connect, createServer, Server as NetServer, Socket } from 'node:net';
 import { isObservable, lastValueFrom } from 'rxjs';
@@ -9,9 +8,11 @@ import { LineContext } from './line-context';
 import { DialTarget, LinkDialer } from './link-dialer';
 import { Frame } from './line-framer';
 import { isLoopback } from '../domain/loopback';
+import { Logger } from '../logging/logger';
 import { Refusal } from './refusal';
 import { Reply, serialize } from './replies';
 import { Session, SESSION_CLOSED } from './session';
+import { CommandOutcome, OutcomeCounts, TransportStats, TransportStatus } from './transport-status';
 
 export interface LineServerOptions extends ConnectionOptions {
   readonly port: number;
@@ -28,17 +29,23 @@ export interface LineServerOptions extends ConnectionOptions {
  * the pattern; the handler registered for it (see `@Verb`) receives the parsed `Command` and a
  * `LineContext`, and the `Reply` it returns is serialized back to the sender.
  */
-export class LineServer extends Server implements CustomTransportStrategy, LinkDialer {
-  private readonly log = new Logger('LineServer');
+export class LineServer extends Server implements CustomTransportStrategy, LinkDialer, TransportStatus {
+  private readonly log: Logger;
   private readonly server: NetServer;
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly parser = new CommandParser((verb) => this.syntaxOf(verb));
+  private readonly commandCounts = new Map<string, OutcomeCounts>();
+  private closedTotals = { bytesReceived: 0, bytesSent: 0 };
   private nextConnectionId = 1;
   private closing = false;
 
-  constructor(private readonly options: LineServerOptions) {
+  constructor(
+    private readonly options: LineServerOptions,
+    logger: Logger,
+  ) {
     super();
+    this.log = logger.child({ context: 'LineServer' });
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
 
@@ -47,9 +54,9 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     this.server.once('error', onError);
     this.server.listen(this.options.port, this.options.host, () => {
       this.server.off('error', onError);
-      this.server.on('error', (error) => this.log.error(`listener error: ${error.message}`));
+      this.server.on('error', (error) => this.log.error({ err: error }, `listener error: ${error.message}`));
       const { address, port } = this.address();
-      this.log.log(`listening on ${address}:${port}`);
+      this.log.info({ address, port }, `listening on ${address}:${port}`);
       callback();
     });
   }
@@ -64,6 +71,25 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
 
   address(): AddressInfo {
     return this.server.address() as AddressInfo;
+  }
+
+  get listening(): boolean {
+    return this.server.listening && !this.closing;
+  }
+
+  stats(): TransportStats {
+    let { bytesReceived, bytesSent } = this.closedTotals;
+    for (const connection of this.connections) {
+      bytesReceived += connection.bytesReceived;
+      bytesSent += connection.bytesSent;
+    }
+    return {
+      connectionsOpen: this.connections.size,
+      connectionsOpened: this.nextConnectionId - 1,
+      bytesReceived,
+      bytesSent,
+      commands: this.commandCounts,
+    };
   }
 
   /** Listens to the underlying `net.Server`'s events ('connection', 'error', …). */
@@ -108,7 +134,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     const exempt = this.options.exemptLoopback && isLoopback(address);
     const count = this.perAddress.get(address) ?? 0;
     if (!exempt && count >= this.options.connectionsPerAddress) {
-      this.log.warn(`refused a connection from ${address}: ${count} already open`);
+      this.log.warn({ remote: address }, `refused a connection from ${address}: ${count} already open`);
       socket.destroy();
       return;
     }
@@ -118,26 +144,29 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       if (left > 0) this.perAddress.set(address, left);
       else this.perAddress.delete(address);
     });
-    const connection = this.adopt(socket, 'c', !exempt);
-    this.log.debug(`${connection.id} connected from ${connection.remoteAddress}`);
+    this.adopt(socket, 'c', !exempt);
   }
 
   private adopt(socket: Socket, prefix: string, limited = true): Connection {
     const handlers = {
       dispatch: (conn: Connection, frame: Frame) => this.dispatch(conn, frame),
       closed: (conn: Connection) => this.closed(conn),
-      dropped: (conn: Connection, reason: string) => this.log.warn(`${conn.id} from ${conn.remoteAddress} disconnected: ${reason}`),
     };
     const connection = new Connection(`${prefix}${this.nextConnectionId++}`, socket, this.options, handlers, limited);
     this.connections.add(connection);
+    this.log.info({ conn: connection.id, remote: `${connection.remoteAddress}:${connection.remotePort}` }, 'connection opened');
     return connection;
   }
 
   private async dispatch(connection: Connection, frame: Frame): Promise<void> {
     // A verb is known only on its own kind of connection: FED lines from a client are ignored.
     const outcome = this.parser.parse(frame, (syntax) => (syntax.scope ?? 'client') === connection.role);
-    if (!outcome) return;
+    if (!outcome) {
+      this.count('unknown', 'failed');
+      return;
+    }
     if (outcome.kind === 'refused') {
+      this.count(outcome.verb, 'failed');
       if (outcome.failure) connection.deliver(serialize(outcome.failure));
       return;
     }
@@ -145,11 +174,20 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     const handler = this.messageHandlers.get(command.verb) as MessageHandler;
     try {
       const reply = await this.run(handler, command, connection);
+      this.count(command.verb, reply?.kind === 'result' && !reply.ok ? 'failed' : 'ok');
       if (reply) connection.deliver(serialize(reply));
     } catch (error) {
-      if (!(error instanceof Refusal)) this.logFailure(connection, command.verb, error);
+      const expected = error instanceof Refusal;
+      this.count(command.verb, expected ? 'failed' : 'error');
+      if (!expected) this.logFailure(connection, command.verb, error);
       if (failure) connection.deliver(serialize(failure));
     }
+  }
+
+  private count(verb: string, outcome: CommandOutcome): void {
+    let counts = this.commandCounts.get(verb);
+    if (!counts) this.commandCounts.set(verb, (counts = { ok: 0, failed: 0, error: 0 }));
+    counts[outcome]++;
   }
 
   private async run(handler: MessageHandler, command: Command, connection: Connection): Promise<Reply | undefined> {
@@ -160,16 +198,30 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
 
   private async closed(connection: Connection): Promise<void> {
     this.connections.delete(connection);
+    this.closedTotals.bytesReceived += connection.bytesReceived;
+    this.closedTotals.bytesSent += connection.bytesSent;
+    const user = connection.user ?? connection.peer;
     try {
       await this.handleEvent(SESSION_CLOSED, { pattern: SESSION_CLOSED, data: connection }, new LineContext([connection]));
     } catch (error) {
       this.logFailure(connection, SESSION_CLOSED, error);
     }
-    this.log.debug(`${connection.id} closed`);
+    const fields = {
+      conn: connection.id,
+      remote: `${connection.remoteAddress}:${connection.remotePort}`,
+      ...(user === undefined ? {} : { user }),
+      reason: connection.closeReason,
+      durationMs: Date.now() - connection.openedAt,
+      bytesIn: connection.bytesReceived,
+      bytesOut: connection.bytesSent,
+    };
+    // Closed for going over a limit is worth a warning; every other end is routine.
+    if (connection.overLimit) this.log.warn(fields, 'connection closed');
+    else this.log.info(fields, 'connection closed');
   }
 
   private logFailure(connection: Connection, verb: string, error: unknown): void {
-    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    this.log.error(`${connection.id} ${verb} failed: ${detail}`);
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.log.error({ conn: connection.id, verb, err }, `${connection.id} ${verb} failed: ${err.message}`);
   }
 }

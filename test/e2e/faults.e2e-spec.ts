@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CuttableProxy } from './harness/cuttable-proxy';
 import { TEMPLATE_ENV, testDatabases } from './harness/databases';
 import { delay, LineClient } from './harness/line-client';
 import { TestServer } from './harness/test-server';
@@ -52,51 +52,13 @@ describe('a client that vanishes', () => {
   });
 });
 
-/** A TCP proxy in front of PostgreSQL that can be cut and restored, to play a database outage. */
-class CuttableProxy {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async open(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = new Socket();
-      upstream.connect(this.target.port, this.target.host);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('error', () => undefined);
-        socket.on('close', () => {
-          this.sockets.delete(socket);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  async cut(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-}
-
 for (const database of testDatabases().filter(({ name }) => name === 'postgres')) {
   describe('the database goes away and comes back [postgres]', () => {
     afterAll(() => database.dispose());
 
     test('during the outage commands that need it fail cleanly; afterwards service resumes by itself', async () => {
-      const real = new URL((await database.fresh()).url as string);
-      const proxy = new CuttableProxy({ host: real.hostname, port: Number(real.port || 5432) });
-      await proxy.open();
-      const viaProxy = new URL(real.toString());
-      viaProxy.hostname = '127.0.0.1';
-      viaProxy.port = String(proxy.port);
-      const server = await TestServer.start({ url: viaProxy.toString(), dataDir: './unused' });
+      const { proxy, url } = await CuttableProxy.inFrontOf((await database.fresh()).url as string);
+      const server = await TestServer.start({ url, dataDir: './unused' });
       const alice = await LineClient.connect(server.port, 'alice');
       try {
         for (const [line, reply] of [

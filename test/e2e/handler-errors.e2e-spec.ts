@@ -1,4 +1,4 @@
-import { Controller, Logger, Module } from '@nestjs/common';
+import { Controller, Module } from '@nestjs/common';
 import { INestMicroservice } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
@@ -8,6 +8,7 @@ import { LineServer } from '../../src/transport/line-server';
 import { Refusal } from '../../src/transport/refusal';
 import { testDatabases } from './harness/databases';
 import { LineClient } from './harness/line-client';
+import { LEVEL, LogCapture } from './harness/log-capture';
 import { testSettings } from './harness/test-server';
 
 /** A module added the way users extend the server: one controller, one verb per handler. */
@@ -41,26 +42,27 @@ describe('handler errors', () => {
   let app: INestMicroservice;
   let transport: LineServer;
   let client: LineClient;
-  let errors: jest.SpyInstance;
+  const logs = new LogCapture();
+  const errors = () => logs.atLeast(LEVEL.error).map((entry) => entry.msg);
 
   beforeAll(async () => {
     const settings = testSettings(await database.fresh(), { logLevel: 'error' });
+    const logger = logs.logger('error');
     const moduleRef = await Test.createTestingModule({
-      imports: [AppModule.forRoot(settings, { databaseRetryAttempts: 0 }), FaultyModule],
+      imports: [AppModule.forRoot(settings, { databaseRetryAttempts: 0, logger }), FaultyModule],
     }).compile();
-    transport = new LineServer(lineServerOptions(settings));
+    transport = new LineServer(lineServerOptions(settings), logger);
     app = moduleRef.createNestMicroservice({ strategy: transport });
     await app.listen();
   });
 
   beforeEach(async () => {
-    errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    logs.clear();
     client = await LineClient.connect(transport.address().port);
   });
 
   afterEach(() => {
     client.close();
-    errors.mockRestore();
   });
 
   afterAll(async () => {
@@ -80,19 +82,20 @@ describe('handler errors', () => {
   test('a throwing handler is logged with the connection id and the verb', async () => {
     client.send('BOOM bang');
     await client.expectLine('RESULT BOOM bang 0');
-    expect(errors).toHaveBeenCalledWith(expect.stringMatching(/^c\d+ BOOM failed: Error: storage exploded/));
+    expect(errors()).toEqual([expect.stringMatching(/^c\d+ BOOM failed: storage exploded$/)]);
+    expect(logs.atLeast(LEVEL.error)[0]).toMatchObject({ verb: 'BOOM', err: { message: 'storage exploded' } });
   });
 
   test('an expected refusal gets the failure reply without an error log', async () => {
     client.send('DENY');
     await client.expectLine('RESULT DENY 0');
-    expect(errors).not.toHaveBeenCalled();
+    expect(errors()).toEqual([]);
   });
 
   test('a command that cannot fail sends nothing when its handler throws, and logs it', async () => {
     client.send('PEEK');
     await client.expectSilence(150);
-    expect(errors).toHaveBeenCalledWith(expect.stringMatching(/^c\d+ PEEK failed/));
+    expect(errors()).toEqual([expect.stringMatching(/^c\d+ PEEK failed/)]);
     client.send('CHANNELS');
     await client.expectLine('RESULT CHANNELS ');
   });

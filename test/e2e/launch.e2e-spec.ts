@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch } from '../../src/launch';
 import { TEMPLATE_ENV } from './harness/databases';
+import { freePort as freePortOn } from './harness/federation';
 import { LineClient } from './harness/line-client';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+const HEALTHCHECK = join(__dirname, '..', '..', 'dist', 'healthcheck.js');
 
 interface Running {
   child: ChildProcess;
@@ -144,6 +146,68 @@ describe('launch line: node dist/main.js [port] [configuration]', () => {
     try {
       const port = await listening(running);
       expect(port).toBeGreaterThan(0);
+    } finally {
+      running.child.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+    }
+  });
+});
+
+describe('logs and health of the launched process', () => {
+  // "JSON in production and readable in a terminal, with the level from configuration."
+  test('logs are one JSON object per line when stdout is not a terminal', async () => {
+    const running = run(['0'], { CHAT_DATA_DIR: dataDir() });
+    try {
+      const port = await listening(running);
+      const client = await LineClient.connect(port);
+      client.send('CHANNELS');
+      await client.expectLine('RESULT CHANNELS ');
+      client.close();
+    } finally {
+      running.child.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+    }
+    const entries = running
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: number; time: string; msg: string });
+    expect(entries.map((entry) => entry.msg)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^listening on /), 'connection opened', 'connection closed', 'SIGTERM received, shutting down']),
+    );
+    for (const entry of entries) expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  test('LOG_FORMAT=pretty writes readable lines instead of JSON', async () => {
+    const running = run(['0'], { CHAT_DATA_DIR: dataDir(), LOG_FORMAT: 'pretty' });
+    try {
+      await listening(running);
+    } finally {
+      running.child.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+    }
+    const first = running.output().split('\n')[0];
+    expect(first).toMatch(/INFO.*\[LineServer\] listening on 127\.0\.0\.1:\d+/);
+    expect(first.startsWith('{')).toBe(false);
+  });
+
+  // The image's HEALTHCHECK: `node dist/healthcheck.js` against HTTP_PORT.
+  test('the container health check exits 0 when ready and 1 when nothing answers', async () => {
+    const httpPort = await freePortOn('127.0.0.1');
+    const check = (env: NodeJS.ProcessEnv) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [HEALTHCHECK], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr?.on('data', (chunk) => (stderr += chunk));
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+    const before = await check({ HTTP_PORT: String(httpPort) });
+    expect(before.code).toBe(1);
+    expect(before.stderr).toContain(`no answer from http://127.0.0.1:${httpPort}/readyz`);
+    const running = run(['0'], { CHAT_DATA_DIR: dataDir(), HTTP_PORT: String(httpPort) });
+    try {
+      await listening(running);
+      expect(await check({ HTTP_PORT: String(httpPort) })).toEqual({ code: 0, stderr: '' });
     } finally {
       running.child.kill('SIGTERM');
       expect(await running.exited).toBe(0);

@@ -48,10 +48,12 @@ describe('loadSettings', () => {
         hostname: '127.0.0.1:4400',
         database: { url: undefined, dataDir: './data' },
         federation: { peers: [], acceptFrom: 'listed', requestTimeoutMs: 5000 },
+        http: { port: 0 },
         limits: DEFAULT_LIMITS,
         idleFlushMs: 100,
         bcryptCost: 10,
         logLevel: 'info',
+        logFormat: 'auto',
       });
     });
 
@@ -82,11 +84,14 @@ describe('loadSettings', () => {
           '  peers: ["a.example:4402", "b.example:4403"]',
           '  acceptFrom: ["10.0.0.1", "10.0.0.2"]',
           '  requestTimeoutMs: 2500',
+          'http:',
+          '  port: 9400',
           'limits:',
           '  maxLineBytes: 1024',
           'idleFlushMs: 0',
           'bcryptCost: 12',
           'logLevel: debug',
+          'logFormat: json',
           '',
         ].join('\n'),
       );
@@ -103,10 +108,12 @@ describe('loadSettings', () => {
           acceptFrom: ['10.0.0.1', '10.0.0.2'],
           requestTimeoutMs: 2500,
         },
+        http: { port: 9400 },
         limits: { ...DEFAULT_LIMITS, maxLineBytes: 1024 },
         idleFlushMs: 0,
         bcryptCost: 12,
         logLevel: 'debug',
+        logFormat: 'json',
       });
     });
 
@@ -231,6 +238,14 @@ describe('loadSettings', () => {
 
     it('overrides the file with LOG_LEVEL', () => {
       expect(fromFile('logLevel: debug\n', { LOG_LEVEL: 'error' }).logLevel).toBe('error');
+    });
+
+    it('overrides the file with LOG_FORMAT', () => {
+      expect(fromFile('logFormat: pretty\n', { LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    });
+
+    it('overrides the file with HTTP_PORT', () => {
+      expect(fromFile('http:\n  port: 9401\n', { HTTP_PORT: '9400' }).http).toEqual({ port: 9400 });
     });
 
     it('ignores an empty environment variable', () => {
@@ -419,6 +434,21 @@ describe('loadSettings', () => {
     it('refuses a bad LOG_LEVEL, naming the variable and the key', () => {
       const error = configurationError(() => loadSettings({}, { LOG_LEVEL: 'verbose' }));
       expect(error.message).toBe('environment variable LOG_LEVEL: logLevel: expected one of error, warn, info, debug');
+    });
+
+    it('refuses a bad LOG_FORMAT, naming the variable and the key', () => {
+      const error = configurationError(() => loadSettings({}, { LOG_FORMAT: 'xml' }));
+      expect(error.message).toBe('environment variable LOG_FORMAT: logFormat: expected one of auto, json, pretty');
+    });
+
+    it('refuses an HTTP_PORT out of range, naming the variable and the key', () => {
+      const error = configurationError(() => loadSettings({}, { HTTP_PORT: '70000' }));
+      expect(error.message).toBe('environment variable HTTP_PORT: http.port: must be at most 65535');
+    });
+
+    it('refuses an unknown key under http', () => {
+      const path = file('http:\n  host: 0.0.0.0\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(`${path}: unknown key http.host`);
     });
 
     it('refuses a non-integer PORT, naming the variable and the key', () => {

@@ -10,6 +10,6 @@ import { PeerLinks } from './peer-links';
   imports: [ChannelsModule],
   controllers: [FederationController],
   providers: [PeerLinks, Federation],
-  exports: [Federation],
+  exports: [Federation, PeerLinks],
 })
 export class FederationModule {}

@@ -147,7 +147,8 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
   peerRecv(link: Session, to: string, from: string, channel: string, message: string): void {
     const ref = parseChannelRef(channel);
     if (!ref || ref.host !== link.peer) return this.refuse(link, `FEDRECV for ${channel}`);
-    this.presence.sessionOf(to)?.deliver(serialize(Reply.recv(from, channel, message)));
+    // Only to a user of this server: a peer cannot have us relay a line onward to a third one.
+    if (!to.includes('@')) this.presence.deliver([to], Reply.recv(from, channel, message));
   }
 
   /**

@@ -74,6 +74,11 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Every live link, one per peer. */
+  /** How many peers this server has a live link to. */
+  get linksUp(): number {
+    return this.links.size;
+  }
+
   liveLinks(): Session[] {
     return [...this.links.keys()].map((peer) => this.linkTo(peer) as Session);
   }

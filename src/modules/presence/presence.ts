@@ -25,6 +25,10 @@ export abstract class Presence {
   abstract deliver(users: Iterable<string>, reply: Reply): void;
   /** Plugs in delivery to other servers. */
   abstract useRemoteDelivery(remote: RemoteDelivery): void;
+  /** How many users are logged in here now. */
+  abstract get online(): number;
+  /** Lines handed to local sessions by `deliver` since start. */
+  abstract get delivered(): number;
 }
 
 /** Presence for one server process: a map from user name to its live session. */
@@ -32,6 +36,7 @@ export abstract class Presence {
 export class LocalPresence extends Presence {
   private readonly sessions = new Map<string, Session>();
   private remote?: RemoteDelivery;
+  private deliveredCount = 0;
 
   attach(session: Session, user: string): boolean {
     if (this.sessions.has(user)) return false;
@@ -54,15 +59,27 @@ export class LocalPresence extends Presence {
   deliver(users: Iterable<string>, reply: Reply): void {
     const line = serialize(reply);
     let remoteUsers: string[] | undefined;
+    let delivered = 0;
     for (const user of users) {
       const session = this.sessions.get(user);
-      if (session) session.deliver(line);
-      else if (user.includes('@')) (remoteUsers ??= []).push(user);
+      if (session) {
+        session.deliver(line);
+        delivered++;
+      } else if (user.includes('@')) (remoteUsers ??= []).push(user);
     }
+    this.deliveredCount += delivered;
     if (remoteUsers && this.remote) this.remote.deliver(remoteUsers, reply);
   }
 
   useRemoteDelivery(remote: RemoteDelivery): void {
     this.remote = remote;
+  }
+
+  get online(): number {
+    return this.sessions.size;
+  }
+
+  get delivered(): number {
+    return this.deliveredCount;
   }
 }

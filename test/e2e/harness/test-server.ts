@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { ChatServer, startChatServer } from '../../../src/chat-server';
+import { AddressInfo } from 'node:net';
+import { ChatServer, startChatServer, StartOptions } from '../../../src/chat-server';
 import { DEFAULT_LIMITS, Settings } from '../../../src/config/settings';
 import { DatabaseSettings } from '../../../src/database/database.options';
 
@@ -15,7 +16,9 @@ export function testSettings(database: DatabaseSettings, overrides: SettingsOver
     federation: { peers: [], acceptFrom: 'listed', requestTimeoutMs: 5000 },
     idleFlushMs: 100,
     bcryptCost: 4,
+    http: { port: 0 },
     logLevel: 'error',
+    logFormat: 'json',
     ...overrides,
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
   };
@@ -25,10 +28,13 @@ export function testSettings(database: DatabaseSettings, overrides: SettingsOver
 export class TestServer {
   private server?: ChatServer;
 
-  constructor(private settings: Settings) {}
+  constructor(
+    private settings: Settings,
+    private readonly options: StartOptions = {},
+  ) {}
 
-  static async start(database: DatabaseSettings, overrides?: SettingsOverrides): Promise<TestServer> {
-    const server = new TestServer(testSettings(database, overrides));
+  static async start(database: DatabaseSettings, overrides?: SettingsOverrides, options?: StartOptions): Promise<TestServer> {
+    const server = new TestServer(testSettings(database, overrides), options);
     await server.startAgain();
     return server;
   }
@@ -38,6 +44,13 @@ export class TestServer {
     return this.server.address().port;
   }
 
+  /** Where health and metrics are served (`http.port` set). */
+  get http(): AddressInfo {
+    const address = this.server?.httpAddress();
+    if (!address) throw new Error('the server is not running with http.port set');
+    return address;
+  }
+
   async restart(): Promise<void> {
     await this.stop();
     await this.startAgain();
@@ -45,7 +58,7 @@ export class TestServer {
 
   /** Starts a stopped server again, on the port it had. */
   async startAgain(): Promise<void> {
-    this.server = await startChatServer(this.settings, { databaseRetryAttempts: 0 });
+    this.server = await startChatServer(this.settings, { databaseRetryAttempts: 0, ...this.options });
     this.settings = { ...this.settings, port: this.server.address().port };
   }
 

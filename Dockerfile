@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# The chat server: the line protocol on 4400, health and metrics over HTTP on 9400.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=4400 \
+    HTTP_PORT=9400 \
+    CHAT_DATA_DIR=/app/data \
+    LOG_FORMAT=json
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# The embedded database's files, used only when DATABASE_URL is not set; mount a volume here.
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 4400 9400
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["node", "dist/healthcheck.js"]
+CMD ["node", "dist/main.js"]

@@ -1,0 +1,89 @@
+import { LoggerService, LogLevel as NestLogLevel } from '@nestjs/common';
+import pino, { DestinationStream, Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { LogFormat, LogLevel } from '../config/settings';
+
+export type { Logger } from 'pino';
+
+/** Injection token for the server's pino logger. */
+export const LOGGER = Symbol('Logger');
+
+export interface LoggerSettings {
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+}
+
+/**
+ * Keys whose values never reach a log line, wherever they sit in a logged object. No code logs a
+ * command line or a password; this is the second lock on that door.
+ */
+const REDACTED = ['password', '*.password', 'line', '*.line', 'params', '*.params'];
+
+/**
+ * The server's logger: one JSON object per line, or readable coloured lines when `format` is
+ * `pretty` (`auto` picks pretty when the destination is a terminal). Each server gets its own
+ * logger, so several servers in one process (tests, benchmarks) keep their own level and output.
+ */
+export function createLogger(settings: LoggerSettings, destination?: DestinationStream): Logger {
+  const options = {
+    level: settings.logLevel,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED, censor: '[redacted]' },
+  };
+  const toTerminal = !destination && process.stdout.isTTY === true;
+  const readable = settings.logFormat === 'pretty' || (settings.logFormat === 'auto' && toTerminal);
+  if (readable) {
+    const colorize = toTerminal && !process.env.NO_COLOR;
+    return pino(options, pretty({ sync: true, colorize, ignore: 'context', messageFormat: '{if context}[{context}] {end}{msg}', destination: destination ?? 1 }));
+  }
+  return pino(options, destination ?? pino.destination({ fd: 1, sync: true }));
+}
+
+/** Nest's own start-up chatter, logged at debug so that info shows what operators act on. */
+const FRAMEWORK_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication', 'NestMicroservice']);
+
+/** Nest's logger interface over pino: framework messages land in the same structured stream. */
+export class NestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, context?: string): void {
+    if (context && FRAMEWORK_CONTEXTS.has(context)) this.write('debug', message, context);
+    else this.write('info', message, context);
+  }
+
+  error(message: unknown, stackOrContext?: string, context?: string): void {
+    // Nest passes (message, stack, context) for errors and (message, context) otherwise.
+    const stack = context === undefined ? undefined : stackOrContext;
+    this.write('error', message, context ?? stackOrContext, stack);
+  }
+
+  warn(message: unknown, context?: string): void {
+    this.write('warn', message, context);
+  }
+
+  debug(message: unknown, context?: string): void {
+    this.write('debug', message, context);
+  }
+
+  verbose(message: unknown, context?: string): void {
+    this.write('trace', message, context);
+  }
+
+  fatal(message: unknown, context?: string): void {
+    this.write('fatal', message, context);
+  }
+
+  setLogLevels(levels: NestLogLevel[]): void {
+    void levels;
+  }
+
+  private write(level: pino.Level, message: unknown, context?: string, stack?: string): void {
+    const fields: Record<string, unknown> = {};
+    if (context) fields.context = context;
+    if (stack) fields.stack = stack;
+    if (message instanceof Error) this.logger[level]({ ...fields, err: message }, message.message);
+    else if (typeof message === 'string') this.logger[level](fields, message);
+    else this.logger[level]({ ...fields, detail: message }, String(message));
+  }
+}
