@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SETTINGS, Settings } from './config/settings';
-import { DatabaseErrors } from './database/database-errors';
+import { DatabaseLog } from './database/database-log';
 import { databaseOptions } from './database/database.options';
 import { createLogger, Logger, LOGGER } from './logging/logger';
 import { AuthModule } from './modules/auth/auth.module';
@@ -29,14 +29,14 @@ export interface AppOptions {
 export class AppModule {
   static forRoot(settings: Settings, options: AppOptions = {}): DynamicModule {
     const logger = options.logger ?? createLogger(settings);
-    const databaseErrors = new DatabaseErrors(logger.child({ context: 'Database' }));
+    const databaseLog = new DatabaseLog(logger.child({ context: 'Database' }));
     const observed = settings.http.port > 0 && options.transport;
     return {
       module: AppModule,
       global: true,
       imports: [
         TypeOrmModule.forRoot({
-          ...databaseOptions(settings.database, databaseErrors),
+          ...databaseOptions(settings.database, databaseLog),
           retryAttempts: options.databaseRetryAttempts ?? 5,
           retryDelay: 2000,
         }),
@@ -49,7 +49,7 @@ export class AppModule {
       providers: [
         { provide: SETTINGS, useValue: settings },
         { provide: LOGGER, useValue: logger },
-        { provide: DatabaseErrors, useValue: databaseErrors },
+        { provide: DatabaseLog, useValue: databaseLog },
         { provide: APP_FILTER, useClass: TransportErrorsFilter },
         ...(options.dialer ? [{ provide: LINK_DIALER, useValue: options.dialer }] : []),
         ...(options.transport ? [{ provide: TRANSPORT_STATUS, useValue: options.transport }] : []),
@@ -57,7 +57,7 @@ export class AppModule {
       exports: [
         SETTINGS,
         LOGGER,
-        DatabaseErrors,
+        DatabaseLog,
         ...(options.dialer ? [LINK_DIALER] : []),
         ...(options.transport ? [TRANSPORT_STATUS] : []),
       ],

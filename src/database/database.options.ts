@@ -1,6 +1,6 @@
 import { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
-import { DatabaseErrors } from './database-errors';
+import { DatabaseLog } from './database-log';
 import { MIGRATIONS } from './migrations';
 import { observedPg } from './observed-pg';
 import { pgliteDriver } from './pglite-driver';
@@ -14,10 +14,10 @@ export interface DatabaseSettings {
 
 /**
  * The one description of the database, used by the server and by the TypeORM CLI (ormconfig.ts).
- * The schema comes only from migrations, which run when the server starts. With `errors`, failed
+ * The schema comes only from migrations, which run when the server starts. With `log`, failed
  * queries and connections are counted and logged there.
  */
-export function databaseOptions(database: DatabaseSettings, errors?: DatabaseErrors): DataSourceOptions {
+export function databaseOptions(database: DatabaseSettings, log?: DatabaseLog): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
     entities: ENTITIES,
@@ -26,10 +26,10 @@ export function databaseOptions(database: DatabaseSettings, errors?: DatabaseErr
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
     logging: false,
-    ...(errors ? { logger: errors } : {}),
+    ...(log ? { logger: log } : {}),
   };
   if (database.url) {
-    return { ...common, url: database.url, ...(errors ? { driver: observedPg((error) => errors.connectionFailed(error)) } : {}) };
+    return { ...common, url: database.url, ...(log ? { driver: observedPg((error) => log.connectionFailed(error)) } : {}) };
   }
   return { ...common, driver: pgliteDriver(database.dataDir) };
 }

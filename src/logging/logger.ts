@@ -1,6 +1,6 @@
-import { LoggerService, LogLevel as NestLogLevel } from '@nestjs/common';
+import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { prettyFactory } from 'pino-pretty';
 import { LogFormat, LogLevel } from '../config/settings';
 
 export type { Logger } from 'pino';
@@ -32,12 +32,15 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
     redact: { paths: REDACTED, censor: '[redacted]' },
   };
   const toTerminal = !destination && process.stdout.isTTY === true;
+  const out = destination ?? pino.destination({ fd: 1, sync: true });
   const readable = settings.logFormat === 'pretty' || (settings.logFormat === 'auto' && toTerminal);
-  if (readable) {
-    const colorize = toTerminal && !process.env.NO_COLOR;
-    return pino(options, pretty({ sync: true, colorize, ignore: 'context', messageFormat: '{if context}[{context}] {end}{msg}', destination: destination ?? 1 }));
-  }
-  return pino(options, destination ?? pino.destination({ fd: 1, sync: true }));
+  if (!readable) return pino(options, out);
+  const format = prettyFactory({
+    colorize: toTerminal && !process.env.NO_COLOR,
+    ignore: 'context',
+    messageFormat: '{if context}[{context}] {end}{msg}',
+  });
+  return pino(options, { write: (line: string) => out.write(format(line)) });
 }
 
 /** Nest's own start-up chatter, logged at debug so that info shows what operators act on. */
@@ -74,9 +77,6 @@ export class NestLogger implements LoggerService {
     this.write('fatal', message, context);
   }
 
-  setLogLevels(levels: NestLogLevel[]): void {
-    void levels;
-  }
 
   private write(level: pino.Level, message: unknown, context?: string, stack?: string): void {
     const fields: Record<string, unknown> = {};

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { DatabaseErrors } from '../../database/database-errors';
+import { DatabaseLog } from '../../database/database-log';
 import { TRANSPORT_STATUS, TransportStats, TransportStatus } from '../../transport/transport-status';
 import { PeerLinks } from '../federation/peer-links';
 import { Presence } from '../presence/presence';
@@ -27,7 +27,7 @@ export class ChatMetrics {
     @Inject(TRANSPORT_STATUS) private readonly transport: TransportStatus,
     presence: Presence,
     links: PeerLinks,
-    databaseErrors: DatabaseErrors,
+    databaseLog: DatabaseLog,
   ) {
     // Node's process metrics, among them the event-loop lag (nodejs_eventloop_lag_*).
     collectDefaultMetrics({ register: this.registry });
@@ -73,7 +73,7 @@ export class ChatMetrics {
         this.set(links.linksUp);
       },
     });
-    total('chat_database_errors_total', 'Database queries that failed and connections that could not be opened.', () => databaseErrors.total);
+    total('chat_database_errors_total', 'Database queries that failed and connections that could not be opened.', () => databaseLog.errors);
 
     function total(name: string, help: string, value: () => number): void {
       new Counter({

@@ -4,16 +4,18 @@ import { Logger } from '../logging/logger';
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * Counts and logs failed database operations: queries the database rejected and connections that
- * could not be opened. A unique violation is an answer ("already exists"), not an error. Queries
- * are logged without their parameters, which may hold password hashes.
+ * TypeORM's logger: counts and logs failed database operations (queries the database rejected,
+ * connections that could not be opened) and logs each migration applied. A unique violation is
+ * an answer ("already exists"), not an error. Queries are logged without their parameters, which
+ * may hold password hashes.
  */
-export class DatabaseErrors implements TypeOrmLogger {
+export class DatabaseLog implements TypeOrmLogger {
   private count = 0;
 
   constructor(private readonly logger: Logger) {}
 
-  get total(): number {
+  /** Failed queries and connections since start. */
+  get errors(): number {
     return this.count;
   }
 
@@ -40,12 +42,16 @@ export class DatabaseErrors implements TypeOrmLogger {
   }
 
   logMigration(message: string): void {
-    this.logger.info(message);
+    this.logger.error(message);
+  }
+
+  /** Migration progress: each migration applied at start is worth an info line, the rest is detail. */
+  logSchemaBuild(message: string): void {
+    if (message.startsWith('Migration ')) this.logger.info(message);
+    else this.logger.debug(message);
   }
 
   logQuery(): void {}
 
   logQuerySlow(): void {}
-
-  logSchemaBuild(): void {}
 }
