@@ -39,6 +39,7 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
     colorize: toTerminal && !process.env.NO_COLOR,
     ignore: 'context',
     messageFormat: '{if context}[{context}] {end}{msg}',
+    singleLine: true,
   });
   return pino(options, { write: (line: string) => out.write(format(line)) });
 }
