@@ -200,7 +200,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     this.connections.delete(connection);
     this.closedTotals.bytesReceived += connection.bytesReceived;
     this.closedTotals.bytesSent += connection.bytesSent;
-    const user = connection.user ?? connection.peer;
+    const { user, peer } = connection;
     try {
       await this.handleEvent(SESSION_CLOSED, { pattern: SESSION_CLOSED, data: connection }, new LineContext([connection]));
     } catch (error) {
@@ -210,6 +210,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       conn: connection.id,
       remote: `${connection.remoteAddress}:${connection.remotePort}`,
       ...(user === undefined ? {} : { user }),
+      ...(peer === undefined ? {} : { peer }),
       reason: connection.closeReason,
       durationMs: Date.now() - connection.openedAt,
       bytesIn: connection.bytesReceived,
