@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { AddressInfo } from 'node:net';
 import { DestinationStream } from 'pino';
 import { AppModule, AppOptions } from './app.module';
@@ -49,7 +50,8 @@ export async function startChatServer(settings: Settings, options: StartOptions 
   const logger = createLogger(settings, options.logDestination);
   const transport = new LineServer(lineServerOptions(settings), logger);
   const module = AppModule.forRoot(settings, { dialer: transport, ...options, transport, logger });
-  const app = await NestFactory.create(module, { logger: new NestLogger(logger), abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(module, { logger: new NestLogger(logger), abortOnError: false });
+  app.disable('x-powered-by');
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
   const httpOn = settings.http.port > 0;
   try {
