@@ -3,16 +3,15 @@
  * server process, then a check that the process is alive and every connection still answers.
  *   npm run soak -- [lines] [clients]
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ServerProcess, startChatServerProcess } from '../bench/server-process';
 
 const TOTAL_LINES = Number(process.argv[2] ?? 100_000);
 const CLIENTS = Number(process.argv[3] ?? 20);
 const PEER_ADDRESS = '127.0.0.9';
-const MAIN = join(__dirname, '..', 'dist', 'main.js');
 const DRAIN_TIMEOUT_MS = 180_000;
 
 const rand = (n: number) => Math.floor(Math.random() * n);
@@ -122,49 +121,22 @@ async function answers(peer: Peer, probe: string, pattern: RegExp, timeoutMs = 1
   return false;
 }
 
-function rssKb(pid: number): number {
-  const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) : 0;
-}
-
-async function startServer(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const config = join(dir, 'soak.yaml');
-  writeFileSync(
-    config,
-    [
-      'host: 127.0.0.1',
-      'hostname: soak.local',
-      `database:\n  dataDir: ${join(dir, 'data')}`,
-      `federation:\n  acceptFrom: [${PEER_ADDRESS}]`,
-      'limits:\n  exemptLoopback: true',
-      'bcryptCost: 4',
-      'logLevel: info',
-    ].join('\n'),
-  );
-  const child = spawn(process.execPath, [MAIN, '0', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  // Output is read until the port is known, then only drained, so the child never blocks on a full pipe.
-  let output = '';
-  let listening = false;
-  const port = await new Promise<number>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      if (listening) return;
-      output += chunk;
-      const match = /listening on [\d.]+:(\d+)/.exec(output);
-      if (match) {
-        listening = true;
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', () => reject(new Error(`server exited at start:\n${output}`)));
-  });
-  return { child, port };
+function startServer(dir: string): Promise<ServerProcess> {
+  return startChatServerProcess(dir, [
+    'host: 127.0.0.1',
+    'hostname: soak.local',
+    `database:\n  dataDir: ${join(dir, 'data')}`,
+    `federation:\n  acceptFrom: [${PEER_ADDRESS}]`,
+    'limits:\n  exemptLoopback: true',
+    'bcryptCost: 4',
+    'logLevel: info',
+  ]);
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-soak-'));
-  const { child, port } = await startServer(dir);
+  const server = await startServer(dir);
+  const { child, port } = server;
   let crashed = false;
   child.once('exit', () => (crashed = true));
   const started = Date.now();
@@ -209,7 +181,7 @@ async function main(): Promise<void> {
   const drained = (Date.now() - started) / 1000 - sending;
   const linkAlive =
     !link.closedByServer && (await answers(link, 'FEDJOIN probe@soak-peer lobby', /FEDRESULT probe JOIN lobby:soak\.local [01]/));
-  const rss = crashed ? 0 : rssKb(child.pid as number);
+  const rss = crashed ? 0 : server.rssKb();
 
   console.log('soak results');
   console.log(`  lines sent            ${sent} (${(bytes / 1048576).toFixed(1)} MiB) in ${sending.toFixed(1)} s (${Math.round(sent / sending)} lines/s)`);
@@ -221,8 +193,7 @@ async function main(): Promise<void> {
   console.log(`  server RSS at the end ${(rss / 1024).toFixed(1)} MiB`);
 
   for (const peer of [...clients, link]) peer.socket.destroy();
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
+  await server.stop();
   rmSync(dir, { recursive: true, force: true });
   process.exit(crashed || stuck > 0 || !linkAlive ? 1 : 0);
 }

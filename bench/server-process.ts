@@ -1,0 +1,64 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..');
+const MAIN = join(ROOT, 'dist', 'main.js');
+const REFERENCE = join(ROOT, 'bench', 'reference-server.ts');
+
+/** A server in a child process, known once it has printed `listening on <address>:<port>`. */
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  /** Resident memory of the process now, in KiB. */
+  rssKb(): number;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts `node <args>` and waits for its "listening on" line (JSON log or plain text). */
+export async function spawnListening(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // Output is read until the port is known, then only drained, so the child never blocks on a full pipe.
+  let output = '';
+  let listening = false;
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      if (listening) return;
+      output += chunk;
+      const match = /listening on [\d.]+:(\d+)/.exec(output);
+      if (match) {
+        listening = true;
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', () => reject(new Error(`${args.join(' ')} exited at start:\n${output}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    port,
+    rssKb: () => {
+      const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return match ? Number(match[1]) : 0;
+    },
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The chat server (`dist/main.js`) on an ephemeral port with a YAML configuration written to `dir`. */
+export function startChatServerProcess(dir: string, yamlLines: readonly string[], nodeOptions: readonly string[] = []): Promise<ServerProcess> {
+  const config = join(dir, 'server.yaml');
+  writeFileSync(config, [...yamlLines, ''].join('\n'));
+  return spawnListening([...nodeOptions, MAIN, '0', config]);
+}
+
+/** The reference fan-out server (bench/reference-server.ts) on an ephemeral port. */
+export function startReferenceProcess(host = '127.0.0.1'): Promise<ServerProcess> {
+  return spawnListening(['-r', 'ts-node/register/transpile-only', REFERENCE, '0', host]);
+}
