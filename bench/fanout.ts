@@ -1,0 +1,113 @@
+import * as hdr from 'hdr-histogram-js';
+import { performance } from 'node:perf_hooks';
+import { BenchClient, connectMany } from './bench-client';
+
+/** Members of one channel, the first `senders` of which talk. */
+export interface Room {
+  readonly channel: string;
+  readonly members: readonly BenchClient[];
+}
+
+export type FanoutMode =
+  | { readonly kind: 'window'; readonly inFlight: number; readonly seconds: number }
+  | { readonly kind: 'rate'; readonly perSecond: number; readonly seconds: number };
+
+export interface FanoutResult {
+  readonly members: number;
+  readonly senders: number;
+  readonly mode: string;
+  readonly messages: number;
+  readonly deliveries: number;
+  readonly lost: number;
+  readonly deliveriesPerSecond: number;
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly p999: number };
+}
+
+const micros = () => Math.round(performance.now() * 1000);
+const DRAIN_QUIET_MS = 5000;
+
+/** `size` clients, each registered, logged in and joined to one fresh channel. */
+export async function openRoom(port: number, host: string, size: number, tag: string): Promise<Room> {
+  const channel = `room${tag}`;
+  const members = await connectMany(`${tag}u`, size, port, host);
+  // Everyone registers and logs in at once; the first member creates the channel before anyone joins it.
+  await Promise.all(members.map((member) => member.exchange([`REGISTER ${member.name} pw`, `LOGIN ${member.name} pw`], ['RESULT REGISTER 1', 'RESULT LOGIN 1'])));
+  await members[0].exchange([`CREATE ${channel}`], [`RESULT CREATE ${channel} 1`]);
+  await Promise.all(members.map((member) => member.exchange([`JOIN ${channel}`], [`RESULT JOIN ${channel} 1`])));
+  return { channel, members };
+}
+
+export function closeRoom(room: Room): void {
+  for (const member of room.members) member.close();
+}
+
+/**
+ * Senders say messages stamped with their send time; every member's RECV gives one latency sample.
+ * `window`: at full speed with at most `inFlight` messages not yet back at their sender.
+ * `rate`: a fixed number of messages per second, spread over the senders.
+ */
+export async function measureFanout(room: Room, senders: number, mode: FanoutMode): Promise<FanoutResult> {
+  const { members, channel } = room;
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const perSender = mode.kind === 'window' ? Math.max(1, Math.ceil(mode.inFlight / senders)) : 0;
+  let sent = 0;
+  let deliveries = 0;
+  let lastDelivery = 0;
+  let stopped = false;
+
+  const say = (index: number) => {
+    members[index].send(`SAY ${channel} ${index}.${sent++}.${micros()}\n`);
+  };
+
+  members.forEach((member, index) => {
+    const own = index < senders ? `RECV ${member.name} ` : undefined;
+    member.onLine = (line) => {
+      if (!line.startsWith('RECV ')) return;
+      const now = micros();
+      histogram.recordValue(Math.max(1, now - Number(line.slice(line.lastIndexOf('.') + 1))));
+      deliveries++;
+      lastDelivery = now;
+      if (own !== undefined && perSender > 0 && !stopped && line.startsWith(own)) say(index);
+    };
+  });
+
+  const started = micros();
+  let pacer: NodeJS.Timeout | undefined;
+  if (mode.kind === 'window') {
+    for (let index = 0; index < senders; index++) for (let k = 0; k < perSender; k++) say(index);
+  } else {
+    let next = 0;
+    pacer = setInterval(() => {
+      const due = Math.floor(((micros() - started) / 1e6) * mode.perSecond) - sent;
+      for (let k = 0; k < due; k++) say(next++ % senders);
+    }, 5);
+  }
+  await new Promise((resolve) => setTimeout(resolve, mode.seconds * 1000));
+  stopped = true;
+  clearInterval(pacer);
+
+  // Wait until every RECV is in, or until nothing has arrived for a while (the rest is lost).
+  const expected = () => sent * members.length;
+  let seen = deliveries;
+  let quietSince = Date.now();
+  while (deliveries < expected() && Date.now() - quietSince < DRAIN_QUIET_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (deliveries !== seen) {
+      seen = deliveries;
+      quietSince = Date.now();
+    }
+  }
+  for (const member of members) member.onLine = undefined;
+  const seconds = (lastDelivery - started) / 1e6;
+  const ms = (percentile: number) => Math.round(histogram.getValueAtPercentile(percentile) / 10) / 100;
+  return {
+    members: members.length,
+    senders,
+    mode: mode.kind === 'window' ? `window ${mode.inFlight}` : `${mode.perSecond}/s`,
+    messages: sent,
+    deliveries,
+    lost: expected() - deliveries,
+    deliveriesPerSecond: Math.round(deliveries / seconds),
+    latencyMs: { p50: ms(50), p99: ms(99), p999: ms(99.9) },
+  };
+}

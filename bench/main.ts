@@ -1,0 +1,173 @@
+/**
+ * `npm run bench`: load scenarios against the chat server and, side by side in the same run, the
+ * reference fan-out server (bench/reference-server.ts). Prints a table and writes reports/bench.json.
+ */
+import { Command, Option } from 'commander';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { closeRoom, FanoutMode, FanoutResult, measureFanout, openRoom } from './fanout';
+import { ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
+
+const REPORT = join(__dirname, '..', 'reports', 'bench.json');
+
+interface Options {
+  host?: string;
+  port?: number;
+  runs: number;
+  sizes: number[];
+  senders: number[];
+  seconds: number;
+  window: number;
+  rate: number;
+}
+
+type Target = 'server' | 'reference';
+
+interface FanoutRow extends FanoutResult {
+  readonly target: Target;
+  readonly run: number;
+}
+
+const list = (value: string) => value.split(',').map(Number);
+
+function parseOptions(argv: string[]): Options {
+  const program = new Command('bench')
+    .description('Load scenarios against the chat server and the reference fan-out server.')
+    .addOption(new Option('--host <host>', 'measure the chat server already running there instead of starting one'))
+    .addOption(new Option('--port <port>', 'its port (with --host)').argParser(Number))
+    .option('--runs <n>', 'runs of every scenario; the report gives the median', Number, 3)
+    .option('--sizes <list>', 'fan-out channel sizes', list, [100, 1000, 5000])
+    .option('--senders <list>', 'fan-out sender counts', list, [1, 10])
+    .option('--seconds <n>', 'length of each measurement', Number, 3)
+    .option('--window <n>', 'messages in flight at full speed', Number, 32)
+    .option('--rate <n>', 'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)', Number, 200);
+  program.parse(argv);
+  return program.opts<Options>();
+}
+
+async function startTarget(target: Target, options: Options, scratch: string): Promise<{ port: number; host: string; process?: ServerProcess }> {
+  if (target === 'reference') {
+    const process = await startReferenceProcess();
+    return { port: process.port, host: '127.0.0.1', process };
+  }
+  if (options.host) return { port: options.port ?? 4400, host: options.host };
+  const dir = mkdtempSync(join(scratch, 'server-'));
+  const process = await startChatServerProcess(dir, [
+    'host: 127.0.0.1',
+    `database:\n  dataDir: ${join(dir, 'data')}`,
+    'limits:\n  exemptLoopback: true\n  sendQueueBytes: 67108864',
+    'bcryptCost: 4',
+    'logLevel: info',
+  ]);
+  return { port: process.port, host: '127.0.0.1', process };
+}
+
+async function fanout(options: Options, scratch: string): Promise<FanoutRow[]> {
+  const rows: FanoutRow[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    for (const size of options.sizes) {
+      for (const target of ['server', 'reference'] as const) {
+        const { port, host, process } = await startTarget(target, options, scratch);
+        const room = await openRoom(port, host, size, `r${run}s${size}${target[0]}${Date.now() % 100000}`);
+        try {
+          for (const senders of options.senders) {
+            const modes: FanoutMode[] = [
+              { kind: 'window', inFlight: options.window, seconds: options.seconds },
+              { kind: 'rate', perSecond: Math.min(options.rate, Math.floor(200_000 / size)), seconds: options.seconds },
+            ];
+            for (const mode of modes) {
+              const result = await measureFanout(room, Math.min(senders, size), mode);
+              rows.push({ ...result, target, run });
+              process?.child.exitCode === null || failStopped(target);
+              console.error(`  run ${run} ${target} ${size} members ${senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}`);
+            }
+          }
+        } finally {
+          closeRoom(room);
+          await process?.stop();
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+function failStopped(target: Target): never {
+  throw new Error(`the ${target} process exited during the measurement`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+interface FanoutSummary {
+  members: number;
+  senders: number;
+  mode: string;
+  server: { deliveriesPerSecond: number; p50: number; p99: number; p999: number; lost: number };
+  reference: { deliveriesPerSecond: number; p50: number; p99: number; p999: number; lost: number };
+  ratio: number;
+}
+
+function summarize(rows: FanoutRow[]): FanoutSummary[] {
+  const keys = [...new Set(rows.map((row) => `${row.members}|${row.senders}|${row.mode}`))];
+  return keys.map((key) => {
+    const cell = (target: Target) => {
+      const matching = rows.filter((row) => `${row.members}|${row.senders}|${row.mode}` === key && row.target === target);
+      return {
+        deliveriesPerSecond: median(matching.map((row) => row.deliveriesPerSecond)),
+        p50: median(matching.map((row) => row.latencyMs.p50)),
+        p99: median(matching.map((row) => row.latencyMs.p99)),
+        p999: median(matching.map((row) => row.latencyMs.p999)),
+        lost: Math.max(...matching.map((row) => row.lost)),
+      };
+    };
+    const [members, senders, mode] = key.split('|');
+    const server = cell('server');
+    const reference = cell('reference');
+    return { members: Number(members), senders: Number(senders), mode, server, reference, ratio: Math.round((server.deliveriesPerSecond / reference.deliveriesPerSecond) * 100) / 100 };
+  });
+}
+
+function printFanout(summary: FanoutSummary[]): void {
+  const header = ['members', 'senders', 'mode', 'server del/s', 'reference del/s', 'ratio', 'server p50/p99/p99.9 ms', 'reference p99 ms', 'lost'];
+  const rows = summary.map((row) => [
+    String(row.members),
+    String(row.senders),
+    row.mode,
+    row.server.deliveriesPerSecond.toLocaleString('en-US'),
+    row.reference.deliveriesPerSecond.toLocaleString('en-US'),
+    row.ratio.toFixed(2),
+    `${row.server.p50} / ${row.server.p99} / ${row.server.p999}`,
+    String(row.reference.p99),
+    String(row.server.lost + row.reference.lost),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column])).join('  ');
+  console.log('\nfan-out (median of runs)');
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv);
+  const scratch = mkdtempSync(join(tmpdir(), 'chat-bench-'));
+  try {
+    const rows = await fanout(options, scratch);
+    const summary = summarize(rows);
+    printFanout(summary);
+    mkdirSync(join(__dirname, '..', 'reports'), { recursive: true });
+    const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+    writeFileSync(REPORT, `${JSON.stringify({ date: new Date().toISOString(), machine, options, fanout: { summary, runs: rows } }, null, 2)}\n`);
+    console.log(`\nwritten: ${REPORT}`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`bench: ${error.message}`);
+  process.exit(1);
+});
