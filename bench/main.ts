@@ -7,13 +7,21 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { closeRoom, FanoutMode, FanoutResult, measureFanout, openRoom } from './fanout';
-import { ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
+import { LoginsResult, measureLogins } from './logins';
+import { freePort, ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
+
+const SCENARIOS = ['fanout', 'logins'] as const;
+type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
   host?: string;
   port?: number;
+  metricsUrl?: string;
+  scenarios: Scenario[];
+  loginUsers: number;
+  bcryptCost: number;
   runs: number;
   sizes: number[];
   senders: number[];
@@ -36,6 +44,10 @@ function parseOptions(argv: string[]): Options {
     .description('Load scenarios against the chat server and the reference fan-out server.')
     .addOption(new Option('--host <host>', 'measure the chat server already running there instead of starting one'))
     .addOption(new Option('--port <port>', 'its port (with --host)').argParser(Number))
+    .addOption(new Option('--metrics-url <url>', 'its /metrics (with --host, for the logins scenario)'))
+    .option('--scenarios <list>', `scenarios to run, of ${SCENARIOS.join(', ')}`, (value: string) => value.split(',') as Scenario[], [...SCENARIOS])
+    .option('--login-users <n>', 'connections that register and then log in at once', Number, 200)
+    .option('--bcrypt-cost <n>', 'bcrypt cost of the server in the logins scenario', Number, 10)
     .option('--runs <n>', 'runs of every scenario; the report gives the median', Number, 3)
     .option('--sizes <list>', 'fan-out channel sizes', list, [100, 1000, 5000])
     .option('--senders <list>', 'fan-out sender counts', list, [1, 10])
@@ -43,7 +55,10 @@ function parseOptions(argv: string[]): Options {
     .option('--window <n>', 'messages in flight at full speed', Number, 32)
     .option('--rate <n>', 'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)', Number, 200);
   program.parse(argv);
-  return program.opts<Options>();
+  const options = program.opts<Options>();
+  const unknown = options.scenarios.filter((name) => !SCENARIOS.includes(name));
+  if (unknown.length > 0) program.error(`unknown scenario ${unknown.join(', ')}`);
+  return options;
 }
 
 async function startTarget(target: Target, options: Options, scratch: string): Promise<{ port: number; host: string; process?: ServerProcess }> {
@@ -151,16 +166,76 @@ function printFanout(summary: FanoutSummary[]): void {
   for (const row of rows) console.log(line(row));
 }
 
+async function logins(options: Options, scratch: string): Promise<LoginsResult[]> {
+  const results: LoginsResult[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    let target: { port: number; host: string; metricsUrl: string; process?: ServerProcess };
+    if (options.host) {
+      if (!options.metricsUrl) throw new Error('--metrics-url is needed with --host for the logins scenario');
+      target = { port: options.port ?? 4400, host: options.host, metricsUrl: options.metricsUrl };
+    } else {
+      const dir = mkdtempSync(join(scratch, 'logins-'));
+      const httpPort = await freePort();
+      const process = await startChatServerProcess(dir, [
+        'host: 127.0.0.1',
+        `database:\n  dataDir: ${join(dir, 'data')}`,
+        'limits:\n  exemptLoopback: true',
+        `http:\n  port: ${httpPort}`,
+        `bcryptCost: ${options.bcryptCost}`,
+        'logLevel: info',
+      ]);
+      target = { port: process.port, host: '127.0.0.1', metricsUrl: `http://127.0.0.1:${httpPort}/metrics`, process };
+    }
+    try {
+      const result = await measureLogins(target.port, target.host, target.metricsUrl, options.loginUsers, options.bcryptCost, `r${run}t${Date.now() % 100000}`);
+      console.error(`  run ${run} logins: ${result.loginsPerSecond}/s (bcrypt alone ${result.bcryptAlonePerSecond}/s), event-loop lag p99 ${result.eventLoopLagMs.p99} ms`);
+      results.push(result);
+    } finally {
+      await target.process?.stop();
+    }
+  }
+  return results;
+}
+
+function summarizeLogins(results: LoginsResult[]) {
+  return {
+    users: results[0].users,
+    bcryptCost: results[0].bcryptCost,
+    registrationsPerSecond: median(results.map((result) => result.registrationsPerSecond)),
+    loginsPerSecond: median(results.map((result) => result.loginsPerSecond)),
+    bcryptAlonePerSecond: median(results.map((result) => result.bcryptAlonePerSecond)),
+    ratio: median(results.map((result) => result.ratio)),
+    eventLoopLagP99Ms: median(results.map((result) => result.eventLoopLagMs.p99)),
+    eventLoopLagMaxMs: Math.max(...results.map((result) => result.eventLoopLagMs.max)),
+  };
+}
+
+function printLogins(summary: ReturnType<typeof summarizeLogins>): void {
+  console.log(`\nlogins (median of runs, ${summary.users} at once, bcrypt cost ${summary.bcryptCost})`);
+  console.log(`  registrations/s ${summary.registrationsPerSecond}   logins/s ${summary.loginsPerSecond}   bcrypt alone/s ${summary.bcryptAlonePerSecond}   ratio ${summary.ratio.toFixed(2)}`);
+  console.log(`  event-loop lag during the logins: p99 ${summary.eventLoopLagP99Ms} ms, max ${summary.eventLoopLagMaxMs} ms`);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const scratch = mkdtempSync(join(tmpdir(), 'chat-bench-'));
   try {
-    const rows = await fanout(options, scratch);
-    const summary = summarize(rows);
-    printFanout(summary);
+    const report: Record<string, unknown> = {};
+    if (options.scenarios.includes('fanout')) {
+      const rows = await fanout(options, scratch);
+      const summary = summarize(rows);
+      printFanout(summary);
+      report.fanout = { summary, runs: rows };
+    }
+    if (options.scenarios.includes('logins')) {
+      const results = await logins(options, scratch);
+      const summary = summarizeLogins(results);
+      printLogins(summary);
+      report.logins = { summary, runs: results };
+    }
     mkdirSync(join(__dirname, '..', 'reports'), { recursive: true });
     const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-    writeFileSync(REPORT, `${JSON.stringify({ date: new Date().toISOString(), machine, options, fanout: { summary, runs: rows } }, null, 2)}\n`);
+    writeFileSync(REPORT, `${JSON.stringify({ date: new Date().toISOString(), machine, options, ...report }, null, 2)}\n`);
     console.log(`\nwritten: ${REPORT}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
@@ -61,4 +62,13 @@ export function startChatServerProcess(dir: string, yamlLines: readonly string[]
 /** The reference fan-out server (bench/reference-server.ts) on an ephemeral port. */
 export function startReferenceProcess(host = '127.0.0.1'): Promise<ServerProcess> {
   return spawnListening(['-r', 'ts-node/register/transpile-only', REFERENCE, '0', host]);
+}
+
+/** A TCP port free on `host` right now. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, host, resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
