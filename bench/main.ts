@@ -6,13 +6,14 @@ import { Command, Option } from 'commander';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { CapacityResult, GC_ON_SIGUSR2, measureCapacity } from './capacity';
 import { closeRoom, FanoutMode, FanoutResult, measureFanout, openRoom } from './fanout';
 import { LoginsResult, measureLogins } from './logins';
 import { freePort, ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
 
-const SCENARIOS = ['fanout', 'logins'] as const;
+const SCENARIOS = ['fanout', 'logins', 'capacity'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -22,6 +23,7 @@ interface Options {
   scenarios: Scenario[];
   loginUsers: number;
   bcryptCost: number;
+  connections: number;
   runs: number;
   sizes: number[];
   senders: number[];
@@ -48,6 +50,7 @@ function parseOptions(argv: string[]): Options {
     .option('--scenarios <list>', `scenarios to run, of ${SCENARIOS.join(', ')}`, (value: string) => value.split(',') as Scenario[], [...SCENARIOS])
     .option('--login-users <n>', 'connections that register and then log in at once', Number, 200)
     .option('--bcrypt-cost <n>', 'bcrypt cost of the server in the logins scenario', Number, 10)
+    .option('--connections <n>', 'idle logged-in connections in the capacity scenario', Number, 19_000)
     .option('--runs <n>', 'runs of every scenario; the report gives the median', Number, 3)
     .option('--sizes <list>', 'fan-out channel sizes', list, [100, 1000, 5000])
     .option('--senders <list>', 'fan-out sender counts', list, [1, 10])
@@ -216,6 +219,51 @@ function printLogins(summary: ReturnType<typeof summarizeLogins>): void {
   console.log(`  event-loop lag during the logins: p99 ${summary.eventLoopLagP99Ms} ms, max ${summary.eventLoopLagMaxMs} ms`);
 }
 
+async function capacity(options: Options, scratch: string): Promise<CapacityResult[]> {
+  if (options.host) throw new Error('the capacity scenario measures the memory of a server it starts itself: leave out --host');
+  const results: CapacityResult[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    const dir = mkdtempSync(join(scratch, 'capacity-'));
+    const server = await startChatServerProcess(
+      dir,
+      ['host: 127.0.0.1', `database:\n  dataDir: ${join(dir, 'data')}`, 'limits:\n  exemptLoopback: true', 'bcryptCost: 4', 'logLevel: info'],
+      GC_ON_SIGUSR2,
+    );
+    try {
+      const result = await measureCapacity({
+        port: server.port,
+        host: '127.0.0.1',
+        count: options.connections,
+        rssKb: server.rssKb,
+        collectGarbage: () => server.child.kill('SIGUSR2'),
+      });
+      console.error(`  run ${run} capacity: ${result.connections} connections, ${result.errors} errors, ${result.bytesPerConnection} bytes each`);
+      results.push(result);
+    } finally {
+      await server.stop();
+    }
+  }
+  return results;
+}
+
+function summarizeCapacity(results: CapacityResult[]) {
+  return {
+    connections: Math.min(...results.map((result) => result.connections)),
+    errors: Math.max(...results.map((result) => result.errors)),
+    baselineRssMiB: Math.round(median(results.map((result) => result.baselineRssKb)) / 1024),
+    loadedRssMiB: Math.round(median(results.map((result) => result.loadedRssKb)) / 1024),
+    bytesPerConnection: median(results.map((result) => result.bytesPerConnection)),
+    projected100kMiB: median(results.map((result) => result.projected100kMiB)),
+  };
+}
+
+function printCapacity(summary: ReturnType<typeof summarizeCapacity>): void {
+  console.log('\ncapacity (median of runs)');
+  console.log(`  ${summary.connections} idle logged-in connections, ${summary.errors} errors`);
+  console.log(`  server RSS ${summary.baselineRssMiB} MiB idle, ${summary.loadedRssMiB} MiB loaded: ${summary.bytesPerConnection} bytes per connection`);
+  console.log(`  100,000 connections would need about ${summary.projected100kMiB} MiB`);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const scratch = mkdtempSync(join(tmpdir(), 'chat-bench-'));
@@ -232,6 +280,12 @@ async function main(): Promise<void> {
       const summary = summarizeLogins(results);
       printLogins(summary);
       report.logins = { summary, runs: results };
+    }
+    if (options.scenarios.includes('capacity')) {
+      const results = await capacity(options, scratch);
+      const summary = summarizeCapacity(results);
+      printCapacity(summary);
+      report.capacity = { summary, runs: results };
     }
     mkdirSync(join(__dirname, '..', 'reports'), { recursive: true });
     const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
