@@ -64,21 +64,21 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-async function startTarget(target: Target, options: Options, scratch: string): Promise<{ port: number; host: string; process?: ServerProcess }> {
+async function startTarget(target: Target, options: Options, scratch: string): Promise<{ port: number; host: string; server?: ServerProcess }> {
   if (target === 'reference') {
-    const process = await startReferenceProcess();
-    return { port: process.port, host: '127.0.0.1', process };
+    const server = await startReferenceProcess();
+    return { port: server.port, host: '127.0.0.1', server };
   }
   if (options.host) return { port: options.port ?? 4400, host: options.host };
   const dir = mkdtempSync(join(scratch, 'server-'));
-  const process = await startChatServerProcess(dir, [
+  const server = await startChatServerProcess(dir, [
     'host: 127.0.0.1',
     `database:\n  dataDir: ${join(dir, 'data')}`,
     'limits:\n  exemptLoopback: true\n  sendQueueBytes: 67108864',
     'bcryptCost: 4',
     'logLevel: info',
   ]);
-  return { port: process.port, host: '127.0.0.1', process };
+  return { port: server.port, host: '127.0.0.1', server };
 }
 
 async function fanout(options: Options, scratch: string): Promise<FanoutRow[]> {
@@ -86,7 +86,7 @@ async function fanout(options: Options, scratch: string): Promise<FanoutRow[]> {
   for (let run = 1; run <= options.runs; run++) {
     for (const size of options.sizes) {
       for (const target of ['server', 'reference'] as const) {
-        const { port, host, process } = await startTarget(target, options, scratch);
+        const { port, host, server } = await startTarget(target, options, scratch);
         const room = await openRoom(port, host, size, `r${run}s${size}${target[0]}${Date.now() % 100000}`);
         try {
           for (const senders of options.senders) {
@@ -97,22 +97,18 @@ async function fanout(options: Options, scratch: string): Promise<FanoutRow[]> {
             for (const mode of modes) {
               const result = await measureFanout(room, Math.min(senders, size), mode);
               rows.push({ ...result, target, run });
-              process?.child.exitCode === null || failStopped(target);
+              if (server && server.child.exitCode !== null) throw new Error(`the ${target} process exited during the measurement`);
               console.error(`  run ${run} ${target} ${size} members ${senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}`);
             }
           }
         } finally {
           closeRoom(room);
-          await process?.stop();
+          await server?.stop();
         }
       }
     }
   }
   return rows;
-}
-
-function failStopped(target: Target): never {
-  throw new Error(`the ${target} process exited during the measurement`);
 }
 
 function median(values: number[]): number {
@@ -172,14 +168,14 @@ function printFanout(summary: FanoutSummary[]): void {
 async function logins(options: Options, scratch: string): Promise<LoginsResult[]> {
   const results: LoginsResult[] = [];
   for (let run = 1; run <= options.runs; run++) {
-    let target: { port: number; host: string; metricsUrl: string; process?: ServerProcess };
+    let target: { port: number; host: string; metricsUrl: string; server?: ServerProcess };
     if (options.host) {
       if (!options.metricsUrl) throw new Error('--metrics-url is needed with --host for the logins scenario');
       target = { port: options.port ?? 4400, host: options.host, metricsUrl: options.metricsUrl };
     } else {
       const dir = mkdtempSync(join(scratch, 'logins-'));
       const httpPort = await freePort();
-      const process = await startChatServerProcess(dir, [
+      const server = await startChatServerProcess(dir, [
         'host: 127.0.0.1',
         `database:\n  dataDir: ${join(dir, 'data')}`,
         'limits:\n  exemptLoopback: true',
@@ -187,14 +183,14 @@ async function logins(options: Options, scratch: string): Promise<LoginsResult[]
         `bcryptCost: ${options.bcryptCost}`,
         'logLevel: info',
       ]);
-      target = { port: process.port, host: '127.0.0.1', metricsUrl: `http://127.0.0.1:${httpPort}/metrics`, process };
+      target = { port: server.port, host: '127.0.0.1', metricsUrl: `http://127.0.0.1:${httpPort}/metrics`, server };
     }
     try {
       const result = await measureLogins(target.port, target.host, target.metricsUrl, options.loginUsers, options.bcryptCost, `r${run}t${Date.now() % 100000}`);
       console.error(`  run ${run} logins: ${result.loginsPerSecond}/s (bcrypt alone ${result.bcryptAlonePerSecond}/s), event-loop lag p99 ${result.eventLoopLagMs.p99} ms`);
       results.push(result);
     } finally {
-      await target.process?.stop();
+      await target.server?.stop();
     }
   }
   return results;

@@ -49,7 +49,12 @@ export function lineServerOptions(settings: Settings): LineServerOptions {
 export async function startChatServer(settings: Settings, options: StartOptions = {}): Promise<ChatServer> {
   const logger = createLogger(settings, options.logDestination);
   const transport = new LineServer(lineServerOptions(settings), logger);
-  const module = AppModule.forRoot(settings, { dialer: transport, ...options, transport, logger });
+  const module = AppModule.forRoot(settings, {
+    databaseRetryAttempts: options.databaseRetryAttempts,
+    dialer: options.dialer ?? transport,
+    transport,
+    logger,
+  });
   const app = await NestFactory.create<NestExpressApplication>(module, { logger: new NestLogger(logger), abortOnError: false });
   app.disable('x-powered-by');
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
