@@ -1,5 +1,6 @@
 import { compare, hash } from 'bcrypt';
 import { performance } from 'node:perf_hooks';
+import { parseMetrics } from '../test/e2e/harness/http-probe';
 import { connectMany } from './bench-client';
 
 export interface LoginsResult {
@@ -15,14 +16,7 @@ export interface LoginsResult {
 }
 
 async function scrape(metricsUrl: string): Promise<Map<string, number>> {
-  const text = await (await fetch(metricsUrl)).text();
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
+  return parseMetrics(await (await fetch(metricsUrl)).text());
 }
 
 /** What bcrypt alone reaches here: `count` compares, `parallel` at a time. */

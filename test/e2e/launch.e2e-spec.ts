@@ -62,6 +62,19 @@ async function listening(running: Running, timeoutMs = 20000): Promise<number> {
   }
 }
 
+/** The launched server answers CHANNELS, then SIGTERM stops it with exit code 0. */
+async function servesThenStops(running: Running): Promise<void> {
+  try {
+    const client = await LineClient.connect(await listening(running));
+    client.send('CHANNELS');
+    await client.expectLine('RESULT CHANNELS ');
+    client.close();
+  } finally {
+    running.child.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+  }
+}
+
 async function exitCodeOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
   const running = run(args, env);
   const code = await running.exited;
@@ -112,17 +125,7 @@ describe('launch line: node dist/main.js [port] [configuration]', () => {
 
   test('a peers-list file is accepted as the configuration and the server serves', async () => {
     const peers = file('peers.txt', '# federation peers\n127.0.0.1:4401\n\nserver2.example:4400\n');
-    const running = run(['0', peers], { CHAT_DATA_DIR: dataDir() });
-    try {
-      const port = await listening(running);
-      const client = await LineClient.connect(port);
-      client.send('CHANNELS');
-      await client.expectLine('RESULT CHANNELS ');
-      client.close();
-    } finally {
-      running.child.kill('SIGTERM');
-      await running.exited;
-    }
+    await servesThenStops(run(['0', peers], { CHAT_DATA_DIR: dataDir() }));
   });
 
   // "SIGINT and SIGTERM shut down gracefully: stop accepting, finish the commands in progress,
@@ -157,16 +160,7 @@ describe('logs and health of the launched process', () => {
   // "JSON in production and readable in a terminal, with the level from configuration."
   test('logs are one JSON object per line when stdout is not a terminal', async () => {
     const running = run(['0'], { CHAT_DATA_DIR: dataDir() });
-    try {
-      const port = await listening(running);
-      const client = await LineClient.connect(port);
-      client.send('CHANNELS');
-      await client.expectLine('RESULT CHANNELS ');
-      client.close();
-    } finally {
-      running.child.kill('SIGTERM');
-      expect(await running.exited).toBe(0);
-    }
+    await servesThenStops(running);
     const entries = running
       .output()
       .trim()
