@@ -25,6 +25,8 @@ export interface CapacityOptions {
   readonly rssKb: () => number;
   /** Asks the server for a full garbage collection before each memory sample (see GC_ON_SIGUSR2). */
   readonly collectGarbage?: () => void;
+  /** Runs with every connection still open, after the memory is measured. */
+  readonly whenLoaded?: () => Promise<void>;
   /** How long every connection may take to be ready before the run fails. */
   readonly readyTimeoutMs?: number;
 }
@@ -146,6 +148,7 @@ export async function measureCapacity(options: CapacityOptions): Promise<Capacit
     const loadedRssKb = await steadyRssKb(options);
     const connections = status.ready;
     const bytesPerConnection = connections > 0 ? Math.round(((loadedRssKb - baselineRssKb) * 1024) / connections) : 0;
+    await options.whenLoaded?.();
     for (const worker of workers) if (worker.child.connected) worker.child.send('close');
     await Promise.race([Promise.all(workers.map((worker) => worker.exited)), sleep(WORKER_EXIT_MS)]);
     return {

@@ -5,13 +5,15 @@
 import { Command, Option } from 'commander';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { BenchClient } from './bench-client';
 import { CapacityResult, GC_ON_SIGUSR2, measureCapacity } from './capacity';
 import { closeRoom, FanoutMode, FanoutResult, measureFanout, openRoom } from './fanout';
 import { LoginsResult, measureLogins } from './logins';
 import { freePort, ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
+const HEAP_SNAPSHOT_SIGNAL = 'SIGWINCH';
 
 const SCENARIOS = ['fanout', 'logins', 'capacity'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -30,6 +32,7 @@ interface Options {
   seconds: number;
   window: number;
   rate: number;
+  profile?: string;
 }
 
 type Target = 'server' | 'reference';
@@ -56,12 +59,21 @@ function parseOptions(argv: string[]): Options {
     .option('--senders <list>', 'fan-out sender counts', list, [1, 10])
     .option('--seconds <n>', 'length of each measurement', Number, 3)
     .option('--window <n>', 'messages in flight at full speed', Number, 32)
-    .option('--rate <n>', 'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)', Number, 200);
+    .option('--rate <n>', 'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)', Number, 200)
+    .option('--profile <dir>', 'write a CPU profile of every chat server process started, and a heap snapshot of the loaded server in the capacity scenario, to <dir>');
   program.parse(argv);
   const options = program.opts<Options>();
   const unknown = options.scenarios.filter((name) => !SCENARIOS.includes(name));
   if (unknown.length > 0) program.error(`unknown scenario ${unknown.join(', ')}`);
   return options;
+}
+
+/** Node options for a chat server process: CPU profile and heap snapshots on SIGWINCH with --profile. */
+function profiling(options: Options): string[] {
+  if (!options.profile) return [];
+  const dir = resolve(options.profile);
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--diagnostic-dir=${dir}`, `--heapsnapshot-signal=${HEAP_SNAPSHOT_SIGNAL}`];
 }
 
 async function startTarget(target: Target, options: Options, scratch: string): Promise<{ port: number; host: string; server?: ServerProcess }> {
@@ -77,7 +89,7 @@ async function startTarget(target: Target, options: Options, scratch: string): P
     'limits:\n  exemptLoopback: true\n  sendQueueBytes: 67108864',
     'bcryptCost: 4',
     'logLevel: info',
-  ]);
+  ], profiling(options));
   return { port: server.port, host: '127.0.0.1', server };
 }
 
@@ -182,7 +194,7 @@ async function logins(options: Options, scratch: string): Promise<LoginsResult[]
         `http:\n  port: ${httpPort}`,
         `bcryptCost: ${options.bcryptCost}`,
         'logLevel: info',
-      ]);
+      ], profiling(options));
       target = { port: server.port, host: '127.0.0.1', metricsUrl: `http://127.0.0.1:${httpPort}/metrics`, server };
     }
     try {
@@ -223,7 +235,7 @@ async function capacity(options: Options, scratch: string): Promise<CapacityResu
     const server = await startChatServerProcess(
       dir,
       ['host: 127.0.0.1', `database:\n  dataDir: ${join(dir, 'data')}`, 'limits:\n  exemptLoopback: true', 'bcryptCost: 4', 'logLevel: info'],
-      GC_ON_SIGUSR2,
+      [...GC_ON_SIGUSR2, ...profiling(options)],
     );
     try {
       const result = await measureCapacity({
@@ -232,6 +244,7 @@ async function capacity(options: Options, scratch: string): Promise<CapacityResu
         count: options.connections,
         rssKb: server.rssKb,
         collectGarbage: () => server.child.kill('SIGUSR2'),
+        whenLoaded: options.profile ? () => heapSnapshot(server) : undefined,
       });
       console.error(`  run ${run} capacity: ${result.connections} connections, ${result.errors} errors, ${result.bytesPerConnection} bytes each`);
       results.push(result);
@@ -240,6 +253,19 @@ async function capacity(options: Options, scratch: string): Promise<CapacityResu
     }
   }
   return results;
+}
+
+/** Has the server write a heap snapshot, and waits until it answers again (writing one stops it). */
+async function heapSnapshot(server: ServerProcess): Promise<void> {
+  server.child.kill(HEAP_SNAPSHOT_SIGNAL);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const probe = await BenchClient.connect('probe', server.port);
+  try {
+    probe.send('CHANNELS\n');
+    await probe.reply(300_000);
+  } finally {
+    probe.close();
+  }
 }
 
 function summarizeCapacity(results: CapacityResult[]) {

@@ -45,15 +45,31 @@ function handle(client: Client, line: string): void {
     case 'SAY': {
       const members = channels.get(first);
       if (second === -1 || !members?.has(client)) return reply(client, 'RESULT SAY 0');
-      const out = `RECV ${client.user} ${first} ${args.slice(second + 1)}\n`;
-      for (const member of members) member.socket.write(out);
+      const out = Buffer.from(`RECV ${client.user} ${first} ${args.slice(second + 1)}\n`);
+      for (const member of members) send(member.socket, out);
       return;
     }
   }
 }
 
 function reply(client: Client, text: string): void {
-  client.socket.write(`${text}\n`);
+  send(client.socket, `${text}\n`);
+}
+
+// Writes of one event-loop turn go out together: each socket is corked at its first write and
+// uncorked once the turn's input has been handled.
+const corked: Socket[] = [];
+
+function send(socket: Socket, data: string | Buffer): void {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    if (corked.push(socket) === 1) setImmediate(uncorkAll);
+  }
+  socket.write(data);
+}
+
+function uncorkAll(): void {
+  for (const socket of corked.splice(0)) socket.uncork();
 }
 
 function forget(client: Client): void {

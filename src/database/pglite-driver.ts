@@ -61,6 +61,9 @@ class PGliteClient extends EventEmitter {
 
   private async run(text: string, params: unknown[] | undefined): Promise<QueryResult> {
     const database = await this.database;
+    // PGlite runs a statement synchronously on this thread. Each one starts in a turn of the event
+    // loop of its own, so a burst of queries (a login storm) cannot hold up sockets and timers.
+    await new Promise((next) => setImmediate(next));
     if (params && params.length > 0) return toQueryResult(await database.query(text, params));
     // Without parameters the simple protocol runs, which also accepts several statements.
     const results = await database.exec(text);

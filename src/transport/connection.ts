@@ -27,6 +27,17 @@ const CLOSED = Symbol('closed');
 type QueueItem = Frame | typeof CLOSED;
 
 /**
+ * Writes are batched per turn of the event loop: a socket is corked at its first line in a turn and
+ * uncorked once the turn's input has been handled, so the lines it gets together (the RECVs of
+ * several SAYs read at once, a reply and a RECV) leave in one system call.
+ */
+const corked: Socket[] = [];
+
+function uncorkAll(): void {
+  for (const socket of corked.splice(0)) socket.uncork();
+}
+
+/**
  * One client socket. Its frames are handled strictly one after another, so replies leave in the
  * order the commands came in even though handlers are asynchronous. When the socket closes, a
  * final CLOSED item runs after every command already received.
@@ -87,8 +98,12 @@ export class Connection implements Session {
     return this.socket.bytesWritten;
   }
 
-  deliver(line: string): void {
+  deliver(line: string | Uint8Array): void {
     if (this.socketClosed || !this.socket.writable) return;
+    if (this.socket.writableCorked === 0) {
+      this.socket.cork();
+      if (corked.push(this.socket) === 1) setImmediate(uncorkAll);
+    }
     this.socket.write(line);
     // A reader that lets this much pile up is dropped, so it cannot hold memory or slow anyone down.
     if (this.socket.writableLength > this.options.sendQueueBytes) this.drop('too slow reading its output');

@@ -17,8 +17,8 @@ export interface Session {
   peer?: string;
   /** The logged-in user, set by presence on LOGIN. */
   user?: string;
-  /** Queues one serialized protocol line (ending in LF) for this client. */
-  deliver(line: string): void;
+  /** Queues one serialized protocol line (ending in LF) for this client; many may share one buffer. */
+  deliver(line: string | Uint8Array): void;
   /** Closes the connection (used for links). */
   close(): void;
 }

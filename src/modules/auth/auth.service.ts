@@ -1,9 +1,11 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { compare, hash } from 'bcrypt';
+import { availableParallelism } from 'node:os';
 import { Repository } from 'typeorm';
 import { SETTINGS, Settings } from '../../config/settings';
 import { isUniqueViolation } from '../../database/unique-violation';
+import { ConcurrencyLimit } from '../../domain/concurrency-limit';
 import { isLoopback } from '../../domain/loopback';
 import { MinuteCounter } from '../../domain/minute-counter';
 import { isValidPassword, isValidUserName } from '../../domain/names';
@@ -17,6 +19,12 @@ export class AuthService implements OnModuleInit {
   private dummyHash = '';
   private readonly loginFailures = new MinuteCounter();
   private readonly registrations = new MinuteCounter();
+  /**
+   * bcrypt runs on libuv's threads (four by default). One hash per core at a time keeps the cores
+   * as busy as four would, and leaves the event loop a core to answer everyone else during a login
+   * storm.
+   */
+  private readonly bcrypt = new ConcurrencyLimit(availableParallelism());
 
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
@@ -38,7 +46,7 @@ export class AuthService implements OnModuleInit {
     }
     if (!isValidUserName(name) || !isValidPassword(password)) return false;
     if (await this.users.existsBy({ name })) return false;
-    const passwordHash = await hash(password, this.settings.bcryptCost);
+    const passwordHash = await this.bcrypt.run(() => hash(password, this.settings.bcryptCost));
     try {
       await this.users.insert({ name, passwordHash });
       return true;
@@ -56,7 +64,7 @@ export class AuthService implements OnModuleInit {
     if (this.loginFailures.recent(name) >= this.settings.limits.loginFailuresPerMinute) return false;
     const user = isValidUserName(name) ? await this.users.findOneBy({ name }) : null;
     // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
-    const matches = await compare(password, user?.passwordHash ?? this.dummyHash);
+    const matches = await this.bcrypt.run(() => compare(password, user?.passwordHash ?? this.dummyHash));
     if (!user || !matches || !isValidPassword(password)) {
       this.loginFailures.record(name);
       return false;

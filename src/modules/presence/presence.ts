@@ -57,7 +57,8 @@ export class LocalPresence extends Presence {
   }
 
   deliver(users: Iterable<string>, reply: Reply): void {
-    const line = serialize(reply);
+    // Encoded once: every member's socket is handed the same bytes.
+    const line = Buffer.from(serialize(reply));
     let remoteUsers: string[] | undefined;
     let delivered = 0;
     for (const user of users) {

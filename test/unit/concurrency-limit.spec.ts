@@ -1,0 +1,80 @@
+import { ConcurrencyLimit } from '../../src/domain/concurrency-limit';
+
+interface Gate {
+  readonly opened: Promise<void>;
+  open(): void;
+}
+
+function gate(): Gate {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('ConcurrencyLimit', () => {
+  it('runs at most `limit` tasks at once and starts the others in arrival order', async () => {
+    const limit = new ConcurrencyLimit(2);
+    const gates = Array.from({ length: 5 }, gate);
+    const started: number[] = [];
+    const results = gates.map((g, index) =>
+      limit.run(async () => {
+        started.push(index);
+        await g.opened;
+        return index * 10;
+      }),
+    );
+    await settle();
+    expect(started).toEqual([0, 1]);
+    expect(limit.active).toBe(2);
+    expect(limit.queued).toBe(3);
+
+    gates[1].open();
+    await settle();
+    expect(started).toEqual([0, 1, 2]);
+    expect(limit.active).toBe(2);
+
+    gates[0].open();
+    gates[2].open();
+    await settle();
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    gates[3].open();
+    gates[4].open();
+    await expect(Promise.all(results)).resolves.toEqual([0, 10, 20, 30, 40]);
+    expect(limit.active).toBe(0);
+    expect(limit.queued).toBe(0);
+  });
+
+  it('frees the slot of a task that fails, and passes the failure to its caller', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const failing = limit.run(() => Promise.reject(new Error('boom')));
+    const next = limit.run(() => Promise.resolve('after'));
+    await expect(failing).rejects.toThrow('boom');
+    await expect(next).resolves.toBe('after');
+    expect(limit.active).toBe(0);
+  });
+
+  it('does not let a task arriving as a slot frees overtake one already waiting', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const first = gate();
+    const order: string[] = [];
+    const a = limit.run(async () => {
+      await first.opened;
+      order.push('a');
+    });
+    const b = limit.run(async () => {
+      order.push('b');
+    });
+    first.open();
+    const c = limit.run(async () => {
+      order.push('c');
+    });
+    await Promise.all([a, b, c]);
+    expect(order).toEqual(['a', 'b', 'c']);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('refuses the limit %p', (value) => {
+    expect(() => new ConcurrencyLimit(value)).toThrow(RangeError);
+  });
+});
