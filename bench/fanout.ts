@@ -4,8 +4,9 @@ import { BenchClient, connectMany } from './bench-client';
 
 /** Members of one channel, the first `senders` of which talk. */
 export interface Room {
-  readonly channel: string;
   readonly members: readonly BenchClient[];
+  /** The name each member uses for the channel (`room` on its server, `room:<host>` from a peer). */
+  readonly channels: readonly string[];
 }
 
 export type FanoutMode =
@@ -34,7 +35,7 @@ export async function openRoom(port: number, host: string, size: number, tag: st
   await Promise.all(members.map((member) => member.exchange([`REGISTER ${member.name} pw`, `LOGIN ${member.name} pw`], ['RESULT REGISTER 1', 'RESULT LOGIN 1'])));
   await members[0].exchange([`CREATE ${channel}`], [`RESULT CREATE ${channel} 1`]);
   await Promise.all(members.map((member) => member.exchange([`JOIN ${channel}`], [`RESULT JOIN ${channel} 1`])));
-  return { channel, members };
+  return { members, channels: members.map(() => channel) };
 }
 
 export function closeRoom(room: Room): void {
@@ -47,7 +48,7 @@ export function closeRoom(room: Room): void {
  * `rate`: a fixed number of messages per second, spread over the senders.
  */
 export async function measureFanout(room: Room, senders: number, mode: FanoutMode): Promise<FanoutResult> {
-  const { members, channel } = room;
+  const { members, channels } = room;
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
   const perSender = mode.kind === 'window' ? Math.max(1, Math.ceil(mode.inFlight / senders)) : 0;
   let sent = 0;
@@ -56,7 +57,7 @@ export async function measureFanout(room: Room, senders: number, mode: FanoutMod
   let stopped = false;
 
   const say = (index: number) => {
-    members[index].send(`SAY ${channel} ${index}.${sent++}.${micros()}\n`);
+    members[index].send(`SAY ${channels[index]} ${index}.${sent++}.${micros()}\n`);
   };
 
   members.forEach((member, index) => {

@@ -5,17 +5,19 @@
 import { Command, Option } from 'commander';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BenchClient } from './bench-client';
+import { renderChart } from './chart';
 import { CapacityResult, GC_ON_SIGUSR2, measureCapacity } from './capacity';
-import { closeRoom, FanoutMode, FanoutResult, measureFanout, openRoom } from './fanout';
+import { closeRoom, FanoutMode, FanoutResult, measureFanout, openRoom, Room } from './fanout';
+import { openFederatedRoom, startFederatedPair } from './federation';
 import { LoginsResult, measureLogins } from './logins';
 import { freePort, ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
 const HEAP_SNAPSHOT_SIGNAL = 'SIGWINCH';
 
-const SCENARIOS = ['fanout', 'logins', 'capacity'] as const;
+const SCENARIOS = ['fanout', 'federation', 'logins', 'capacity'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -33,6 +35,7 @@ interface Options {
   window: number;
   rate: number;
   profile?: string;
+  chart: string;
 }
 
 type Target = 'server' | 'reference';
@@ -60,6 +63,7 @@ function parseOptions(argv: string[]): Options {
     .option('--seconds <n>', 'length of each measurement', Number, 3)
     .option('--window <n>', 'messages in flight at full speed', Number, 32)
     .option('--rate <n>', 'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)', Number, 200)
+    .option('--chart <file>', 'where to write the SVG chart of the fan-out scenarios', join('reports', 'bench.svg'))
     .option('--profile <dir>', 'write a CPU profile of every chat server process started, and a heap snapshot of the loaded server in the capacity scenario, to <dir>');
   program.parse(argv);
   const options = program.opts<Options>();
@@ -76,30 +80,38 @@ function profiling(options: Options): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--diagnostic-dir=${dir}`, `--heapsnapshot-signal=${HEAP_SNAPSHOT_SIGNAL}`];
 }
 
-async function startTarget(target: Target, options: Options, scratch: string): Promise<{ port: number; host: string; server?: ServerProcess }> {
+/** The chat server configuration of the fan-out scenarios: no limits in the way of the load. */
+const FANOUT_LINES = ['limits:\n  exemptLoopback: true\n  sendQueueBytes: 67108864', 'bcryptCost: 4', 'logLevel: info'];
+
+/** A room of `size` members on the target, and the processes that serve it (none with --host). */
+async function openTarget(target: Target, federated: boolean, options: Options, scratch: string, size: number, tag: string): Promise<{ room: Room; processes: ServerProcess[] }> {
   if (target === 'reference') {
     const server = await startReferenceProcess();
-    return { port: server.port, host: '127.0.0.1', server };
+    return { room: await openRoom(server.port, '127.0.0.1', size, tag), processes: [server] };
   }
-  if (options.host) return { port: options.port ?? 4400, host: options.host };
+  if (federated) {
+    if (options.host) throw new Error('the federation scenario starts its own pair of servers: leave out --host');
+    const [home, away] = await startFederatedPair(scratch, FANOUT_LINES, profiling(options));
+    return { room: await openFederatedRoom(home, away, size, tag), processes: [home.process, away.process] };
+  }
+  if (options.host) return { room: await openRoom(options.port ?? 4400, options.host, size, tag), processes: [] };
   const dir = mkdtempSync(join(scratch, 'server-'));
-  const server = await startChatServerProcess(dir, [
-    'host: 127.0.0.1',
-    `database:\n  dataDir: ${join(dir, 'data')}`,
-    'limits:\n  exemptLoopback: true\n  sendQueueBytes: 67108864',
-    'bcryptCost: 4',
-    'logLevel: info',
-  ], profiling(options));
-  return { port: server.port, host: '127.0.0.1', server };
+  const server = await startChatServerProcess(dir, ['host: 127.0.0.1', `database:\n  dataDir: ${join(dir, 'data')}`, ...FANOUT_LINES], profiling(options));
+  return { room: await openRoom(server.port, '127.0.0.1', size, tag), processes: [server] };
 }
 
-async function fanout(options: Options, scratch: string): Promise<FanoutRow[]> {
+/**
+ * Every channel size, against the chat server (or, `federated`, a pair of federated chat servers
+ * with the members split between them) and the reference, each started afresh for each size.
+ */
+async function fanout(options: Options, scratch: string, federated: boolean): Promise<FanoutRow[]> {
   const rows: FanoutRow[] = [];
+  const scenario = federated ? 'federation' : 'fan-out';
   for (let run = 1; run <= options.runs; run++) {
     for (const size of options.sizes) {
       for (const target of ['server', 'reference'] as const) {
-        const { port, host, server } = await startTarget(target, options, scratch);
-        const room = await openRoom(port, host, size, `r${run}s${size}${target[0]}${Date.now() % 100000}`);
+        const tag = `r${run}s${size}${target[0]}${Date.now() % 100000}`;
+        const { room, processes } = await openTarget(target, federated, options, scratch, size, tag);
         try {
           for (const senders of options.senders) {
             const modes: FanoutMode[] = [
@@ -109,13 +121,13 @@ async function fanout(options: Options, scratch: string): Promise<FanoutRow[]> {
             for (const mode of modes) {
               const result = await measureFanout(room, Math.min(senders, size), mode);
               rows.push({ ...result, target, run });
-              if (server && server.child.exitCode !== null) throw new Error(`the ${target} process exited during the measurement`);
-              console.error(`  run ${run} ${target} ${size} members ${senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}`);
+              if (processes.some((server) => server.child.exitCode !== null)) throw new Error(`a ${target} process exited during the measurement`);
+              console.error(`  run ${run} ${scenario} ${target} ${size} members ${senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}`);
             }
           }
         } finally {
           closeRoom(room);
-          await server?.stop();
+          await Promise.all(processes.map((server) => server.stop()));
         }
       }
     }
@@ -157,7 +169,7 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
   });
 }
 
-function printFanout(summary: FanoutSummary[]): void {
+function printFanout(title: string, summary: FanoutSummary[]): void {
   const header = ['members', 'senders', 'mode', 'server del/s', 'reference del/s', 'ratio', 'server p50/p99/p99.9 ms', 'reference p99 ms', 'lost'];
   const rows = summary.map((row) => [
     String(row.members),
@@ -172,7 +184,7 @@ function printFanout(summary: FanoutSummary[]): void {
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column])).join('  ');
-  console.log('\nfan-out (median of runs)');
+  console.log(`\n${title} (median of runs)`);
   console.log(line(header));
   for (const row of rows) console.log(line(row));
 }
@@ -291,11 +303,20 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'chat-bench-'));
   try {
     const report: Record<string, unknown> = {};
+    const charted: { fanout?: FanoutSummary[]; federation?: FanoutSummary[] } = {};
     if (options.scenarios.includes('fanout')) {
-      const rows = await fanout(options, scratch);
+      const rows = await fanout(options, scratch, false);
       const summary = summarize(rows);
-      printFanout(summary);
+      printFanout('fan-out', summary);
       report.fanout = { summary, runs: rows };
+      charted.fanout = summary;
+    }
+    if (options.scenarios.includes('federation')) {
+      const rows = await fanout(options, scratch, true);
+      const summary = summarize(rows);
+      printFanout('federation: members split over two federated servers; the reference is one server', summary);
+      report.federation = { summary, runs: rows };
+      charted.federation = summary;
     }
     if (options.scenarios.includes('logins')) {
       const results = await logins(options, scratch);
@@ -311,6 +332,13 @@ async function main(): Promise<void> {
     }
     mkdirSync(join(__dirname, '..', 'reports'), { recursive: true });
     const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+    if (charted.fanout) {
+      const chart = resolve(options.chart);
+      mkdirSync(dirname(chart), { recursive: true });
+      const subtitle = `${machine.cpus} × ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}; median of ${options.runs} run${options.runs === 1 ? '' : 's'}, ${new Date().toISOString().slice(0, 10)}`;
+      writeFileSync(chart, renderChart(charted.fanout, charted.federation, subtitle));
+      console.log(`\nchart: ${chart}`);
+    }
     writeFileSync(REPORT, `${JSON.stringify({ date: new Date().toISOString(), machine, options, ...report }, null, 2)}\n`);
     console.log(`\nwritten: ${REPORT}`);
   } finally {

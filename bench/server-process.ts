@@ -52,11 +52,11 @@ export async function spawnListening(args: readonly string[], env: NodeJS.Proces
   };
 }
 
-/** The chat server (`dist/main.js`) on an ephemeral port with a YAML configuration written to `dir`. */
-export function startChatServerProcess(dir: string, yamlLines: readonly string[], nodeOptions: readonly string[] = []): Promise<ServerProcess> {
+/** The chat server (`dist/main.js`) on `port` (0: an ephemeral one) with a YAML configuration written to `dir`. */
+export function startChatServerProcess(dir: string, yamlLines: readonly string[], nodeOptions: readonly string[] = [], port = 0): Promise<ServerProcess> {
   const config = join(dir, 'server.yaml');
   writeFileSync(config, [...yamlLines, ''].join('\n'));
-  return spawnListening([...nodeOptions, MAIN, '0', config]);
+  return spawnListening([...nodeOptions, MAIN, String(port), config]);
 }
 
 /** The reference fan-out server (bench/reference-server.ts) on an ephemeral port. */

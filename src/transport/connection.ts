@@ -28,13 +28,13 @@ type QueueItem = Frame | typeof CLOSED;
 
 /**
  * Writes are batched per turn of the event loop: a socket is corked at its first line in a turn and
- * uncorked once the turn's input has been handled, so the lines it gets together (the RECVs of
+ * flushed once the turn's input has been handled, so the lines it gets together (the RECVs of
  * several SAYs read at once, a reply and a RECV) leave in one system call.
  */
-const corked: Socket[] = [];
+const corked: Connection[] = [];
 
-function uncorkAll(): void {
-  for (const socket of corked.splice(0)) socket.uncork();
+function flushAll(): void {
+  for (const connection of corked.splice(0)) connection.flush();
 }
 
 /**
@@ -102,10 +102,16 @@ export class Connection implements Session {
     if (this.socketClosed || !this.socket.writable) return;
     if (this.socket.writableCorked === 0) {
       this.socket.cork();
-      if (corked.push(this.socket) === 1) setImmediate(uncorkAll);
+      if (corked.push(this) === 1) setImmediate(flushAll);
     }
     this.socket.write(line);
-    // A reader that lets this much pile up is dropped, so it cannot hold memory or slow anyone down.
+  }
+
+  /** Sends the lines this turn queued. */
+  flush(): void {
+    this.socket.uncork();
+    // What the system did not take is waiting for the reader. A reader that lets this much pile up
+    // is dropped, so it cannot hold memory or slow anyone down.
     if (this.socket.writableLength > this.options.sendQueueBytes) this.drop('too slow reading its output');
   }
 

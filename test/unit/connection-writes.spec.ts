@@ -1,0 +1,83 @@
+import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
+import { Connection, ConnectionOptions } from '../../src/transport/connection';
+
+const OPTIONS: ConnectionOptions = {
+  maxLineBytes: 4096,
+  idleFlushMs: 0,
+  commandsPerSecond: 1000,
+  commandBurst: 1000,
+  maxQueuedCommands: 100,
+  unauthenticatedIdleMs: 60_000,
+  sendQueueBytes: 65_536,
+};
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('Connection writes', () => {
+  let server: Server;
+  let client: Socket;
+  let connection: Connection;
+  let serverSide: Socket;
+  const chunks: string[] = [];
+
+  beforeEach(async () => {
+    chunks.length = 0;
+    const accepted = new Promise<Socket>((resolve) => {
+      server = createServer({ noDelay: true }, resolve);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
+    client.setEncoding('utf8');
+    client.on('data', (chunk: string) => chunks.push(chunk));
+    serverSide = await accepted;
+    connection = new Connection('c1', serverSide, OPTIONS, { dispatch: async () => undefined, closed: async () => undefined });
+  });
+
+  afterEach(async () => {
+    client.destroy();
+    serverSide.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  async function received(bytes: number): Promise<string> {
+    const deadline = Date.now() + 5000;
+    while (chunks.join('').length < bytes && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    return chunks.join('');
+  }
+
+  it('holds the lines of one turn and sends them together, in order, when the turn ends', async () => {
+    const shared = Buffer.from('RECV bob room hello\n');
+    connection.deliver('RESULT SAY 0\n');
+    connection.deliver(shared);
+    connection.deliver(shared);
+    expect(serverSide.writableCorked).toBe(1);
+    expect(serverSide.writableLength).toBe(13 + 2 * shared.length);
+    await nextTurn();
+    expect(serverSide.writableCorked).toBe(0);
+    const text = await received(13 + 2 * shared.length);
+    expect(text).toBe('RESULT SAY 0\nRECV bob room hello\nRECV bob room hello\n');
+    expect(chunks).toHaveLength(1);
+  });
+
+  it('does not count a large burst of one turn against a reader that keeps up', async () => {
+    const line = `RECV bob room ${'x'.repeat(8000)}\n`;
+    for (let index = 0; index < 12; index++) connection.deliver(line);
+    expect(serverSide.writableLength).toBeGreaterThan(OPTIONS.sendQueueBytes);
+    await nextTurn();
+    expect(await received(12 * line.length)).toHaveLength(12 * line.length);
+    expect(connection.overLimit).toBe(false);
+    expect(serverSide.destroyed).toBe(false);
+  });
+
+  it('drops a reader whose unsent output stays over limits.sendQueueBytes after the turn', async () => {
+    client.pause();
+    const line = `RECV bob room ${'x'.repeat(60_000)}\n`;
+    for (let round = 0; round < 200 && !serverSide.destroyed; round++) {
+      connection.deliver(line);
+      await nextTurn();
+    }
+    expect(serverSide.destroyed).toBe(true);
+    expect(connection.overLimit).toBe(true);
+    expect(connection.closeReason).toBe('too slow reading its output');
+  });
+});
