@@ -43,8 +43,10 @@ export function closeRoom(room: Room): void {
 }
 
 /**
- * Senders say messages stamped with their send time; every member's RECV gives one latency sample.
- * `window`: at full speed with at most `inFlight` messages not yet back at their sender.
+ * Senders say messages stamped `<sender>.<sequence>.<send time in µs>`; every member's RECV gives
+ * one latency sample.
+ * `window`: at full speed, with at most `inFlight` messages not yet received by every member (a
+ * sender says its next message when one of its own has reached everyone).
  * `rate`: a fixed number of messages per second, spread over the senders.
  */
 export async function measureFanout(room: Room, senders: number, mode: FanoutMode): Promise<FanoutResult> {
@@ -55,22 +57,31 @@ export async function measureFanout(room: Room, senders: number, mode: FanoutMod
   let deliveries = 0;
   let lastDelivery = 0;
   let stopped = false;
+  // Members that have received each message, by sequence number.
+  let reached = new Uint32Array(1 << 16);
 
   const say = (index: number) => {
+    if (sent === reached.length) {
+      const grown = new Uint32Array(reached.length * 2);
+      grown.set(reached);
+      reached = grown;
+    }
     members[index].send(`SAY ${channels[index]} ${index}.${sent++}.${micros()}\n`);
   };
 
-  members.forEach((member, index) => {
-    const own = index < senders ? `RECV ${member.name} ` : undefined;
-    member.onLine = (line) => {
-      if (!line.startsWith('RECV ')) return;
-      const now = micros();
-      histogram.recordValue(Math.max(1, now - Number(line.slice(line.lastIndexOf('.') + 1))));
-      deliveries++;
-      lastDelivery = now;
-      if (own !== undefined && perSender > 0 && !stopped && line.startsWith(own)) say(index);
-    };
-  });
+  const onLine = (line: string) => {
+    if (!line.startsWith('RECV ')) return;
+    const now = micros();
+    const stampAt = line.lastIndexOf(' ') + 1;
+    const timeAt = line.lastIndexOf('.') + 1;
+    const sequenceAt = line.indexOf('.', stampAt) + 1;
+    histogram.recordValue(Math.max(1, now - Number(line.slice(timeAt))));
+    deliveries++;
+    lastDelivery = now;
+    const sequence = Number(line.slice(sequenceAt, timeAt - 1));
+    if (++reached[sequence] === members.length && perSender > 0 && !stopped) say(Number(line.slice(stampAt, sequenceAt - 1)));
+  };
+  for (const member of members) member.onLine = onLine;
 
   const started = micros();
   let pacer: NodeJS.Timeout | undefined;

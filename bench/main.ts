@@ -60,7 +60,7 @@ function parseOptions(argv: string[]): Options {
     .option('--runs <n>', 'runs of every scenario; the report gives the median', Number, 3)
     .option('--sizes <list>', 'fan-out channel sizes', list, [100, 1000, 5000])
     .option('--senders <list>', 'fan-out sender counts', list, [1, 10])
-    .option('--seconds <n>', 'length of each measurement', Number, 3)
+    .option('--seconds <n>', 'length of each measurement', Number, 5)
     .option('--window <n>', 'messages in flight at full speed', Number, 32)
     .option('--rate <n>', 'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)', Number, 200)
     .option('--chart <file>', 'where to write the SVG chart of the fan-out scenarios', join('reports', 'bench.svg'))

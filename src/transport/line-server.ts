@@ -3,7 +3,7 @@ import { AddressInfo, connect, createServer, Server as NetServer, Socket } from 
 import { isObservable, lastValueFrom } from 'rxjs';
 import { Command, CommandSyntax, SYNTAX_EXTRA } from './command';
 import { CommandParser } from './command-parser';
-import { Connection, ConnectionOptions } from './connection';
+import { Connection, ConnectionHandlers, ConnectionOptions } from './connection';
 import { LineContext } from './line-context';
 import { DialTarget, LinkDialer } from './link-dialer';
 import { Frame } from './line-framer';
@@ -36,6 +36,11 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   private readonly perAddress = new Map<string, number>();
   private readonly parser = new CommandParser((verb) => this.syntaxOf(verb));
   private readonly commandCounts = new Map<string, OutcomeCounts>();
+  /** Shared by every connection. */
+  private readonly connectionHandlers: ConnectionHandlers = {
+    dispatch: (connection, frame) => this.dispatch(connection, frame),
+    closed: (connection) => this.closed(connection),
+  };
   private closedTotals = { bytesReceived: 0, bytesSent: 0 };
   private nextConnectionId = 1;
   private closing = false;
@@ -148,11 +153,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   }
 
   private adopt(socket: Socket, prefix: string, limited = true): Connection {
-    const handlers = {
-      dispatch: (conn: Connection, frame: Frame) => this.dispatch(conn, frame),
-      closed: (conn: Connection) => this.closed(conn),
-    };
-    const connection = new Connection(`${prefix}${this.nextConnectionId++}`, socket, this.options, handlers, limited);
+    const connection = new Connection(`${prefix}${this.nextConnectionId++}`, socket, this.options, this.connectionHandlers, limited);
     this.connections.add(connection);
     this.log.info({ conn: connection.id, remote: `${connection.remoteAddress}:${connection.remotePort}` }, 'connection opened');
     return connection;
