@@ -5,7 +5,12 @@ import type { CapacityStatus, CapacityTask } from './capacity-worker';
 
 const WORKER = join(__dirname, 'capacity-worker.ts');
 const BATCH = 500;
-const SETTLE_MS = 2000;
+/**
+ * Wait before a memory sample. Setting up thousands of connections leaves garbage spread over the
+ * heap's pages; V8 gives those pages back within seconds of the load stopping, so an earlier sample
+ * measures the set-up, not the connections.
+ */
+const SETTLE_MS = 20_000;
 const WORKER_EXIT_MS = 10_000;
 
 /**

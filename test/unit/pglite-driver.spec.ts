@@ -125,6 +125,22 @@ describe('pgliteDriver', () => {
       expect(result.rows).toEqual([{ x: '日本語' }]);
     });
 
+    it('lets timers and sockets run during a long burst of statements', async () => {
+      // Each statement runs synchronously; a burst must not hold the event loop for its whole length.
+      const ticks: number[] = [];
+      let finished = 0;
+      const ticker = setInterval(() => ticks.push(finished), 1);
+      const started = performance.now();
+      // As TypeORM runs them: each statement takes the connection from the pool, runs, gives it back.
+      await Promise.all(Array.from({ length: 2000 }, (_, index) => withClient((client) => client.query('SELECT $1::int AS x', [index])).then(() => finished++)));
+      clearInterval(ticker);
+      expect(finished).toBe(2000);
+      // The burst takes far longer than a slice (tens of milliseconds or more): the timer ran in
+      // between its statements several times.
+      expect(performance.now() - started).toBeGreaterThan(20);
+      expect(ticks.filter((done) => done > 0 && done < 2000).length).toBeGreaterThan(1);
+    });
+
     it('reports the row count and the fields of a SELECT', async () => {
       const result = await withClient((client) => client.query('SELECT 1 AS x UNION ALL SELECT 2'));
       expect([result.rowCount, result.fields.map((field) => field.name)]).toEqual([2, ['x']]);
