@@ -22,8 +22,8 @@ interface Series {
 }
 
 const WIDTH = 960;
-const HEIGHT = 440;
-const PANEL = { width: 380, height: 280, top: 60 };
+const HEIGHT = 450;
+const PANEL = { width: 380, height: 280, top: 70 };
 const LEFT_PANELS = [80, 560];
 const COLORS: Record<number, string> = { 1: '#1f77b4', 10: '#d62728' };
 const FALLBACK_COLORS = ['#2ca02c', '#9467bd', '#8c564b'];
@@ -68,17 +68,51 @@ function seriesOf(rows: readonly ChartRow[], fullSpeed: boolean, federation: rea
   return series.filter((entry) => entry.points.length > 0);
 }
 
-function panel(left: number, title: string, unit: string, sizes: readonly number[], series: readonly Series[]): string {
-  const { width, height, top } = PANEL;
-  const max = Math.max(0, ...series.flatMap((entry) => entry.points.map(([, value]) => value)));
+/** Gridlines 1, 2, 5, 10, 20, 50, … from the decade below `min` to the decade above `max`. */
+export function logTicks(min: number, max: number): number[] {
+  const low = 10 ** Math.floor(Math.log10(Math.max(min, 1e-3)));
+  const high = 10 ** Math.ceil(Math.log10(Math.max(max, low * 10)));
+  const ticks: number[] = [];
+  for (let decade = low; decade < high; decade *= 10) for (const factor of [1, 2, 5]) ticks.push(Number((decade * factor).toPrecision(3)));
+  ticks.push(high);
+  return ticks;
+}
+
+interface Axis {
+  readonly ticks: readonly number[];
+  /** 0 at the bottom of the panel, 1 at the top. */
+  position(value: number): number;
+}
+
+function linearAxis(max: number): Axis {
   const step = tickStep(max);
-  const yMax = Math.max(step, Math.ceil(max / step) * step);
+  const top = Math.max(step, Math.ceil(max / step) * step);
+  const ticks: number[] = [];
+  for (let tick = 0; tick <= top + step / 2; tick += step) ticks.push(tick);
+  return { ticks, position: (value) => value / top };
+}
+
+function logAxis(min: number, max: number): Axis {
+  const ticks = logTicks(min, max);
+  const low = Math.log10(ticks[0]);
+  const span = Math.log10(ticks[ticks.length - 1]) - low;
+  return { ticks, position: (value) => (Math.log10(Math.max(value, ticks[0])) - low) / span };
+}
+
+function panel(left: number, title: string, note: string, unit: string, scale: 'linear' | 'log', sizes: readonly number[], series: readonly Series[]): string {
+  const { width, height, top } = PANEL;
+  const values = series.flatMap((entry) => entry.points.map(([, value]) => value));
+  const max = Math.max(0, ...values);
+  const axis = scale === 'log' ? logAxis(Math.min(...values.filter((value) => value > 0), max || 1), max) : linearAxis(max);
   const x = (size: number) => left + (sizes.length === 1 ? width / 2 : (sizes.indexOf(size) / (sizes.length - 1)) * width);
-  const y = (value: number) => top + height - (value / yMax) * height;
-  const parts: string[] = [`<text x="${left + width / 2}" y="${top - 24}" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`];
-  for (let tick = 0; tick <= yMax + step / 2; tick += step) {
-    parts.push(`<line x1="${left}" x2="${left + width}" y1="${y(tick)}" y2="${y(tick)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${left - 8}" y="${y(tick) + 4}" text-anchor="end" font-size="12">${shortNumber(tick)}</text>`);
+  const y = (value: number) => top + height - axis.position(value) * height;
+  const parts: string[] = [
+    `<text x="${left + width / 2}" y="${top - 30}" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
+    `<text x="${left + width / 2}" y="${top - 12}" text-anchor="middle" font-size="12" fill="#555">${escape(note)}</text>`,
+  ];
+  for (const tick of axis.ticks) {
+    parts.push(`<line x1="${left}" x2="${left + width}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${left - 8}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end" font-size="12">${shortNumber(tick)}</text>`);
   }
   for (const size of sizes) {
     parts.push(`<text x="${x(size)}" y="${top + height + 20}" text-anchor="middle" font-size="12">${size.toLocaleString('en-US')}</text>`);
@@ -132,15 +166,15 @@ export function renderChart(fanout: readonly ChartRow[], federation?: readonly C
   const throughput = seriesOf(fanout, true, federation);
   const latency = seriesOf(fanout, false, federation);
   const rate = describeRates(fanout);
-  const window = fanout.find((row) => row.mode.startsWith('window'))?.mode ?? 'a window';
+  const window = fanout.find((row) => row.mode.startsWith('window'))?.mode.replace('window ', '') ?? 'a window of';
   const legendRows = Math.ceil(throughput.length / 3);
   const height = HEIGHT + Math.max(0, legendRows - 2) * 18;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     subtitle ? `<text x="${WIDTH / 2}" y="18" text-anchor="middle" font-size="12" fill="#555">${escape(subtitle)}</text>` : '',
-    panel(LEFT_PANELS[0], `Deliveries/s at full speed (${window} in flight)`, 'deliveries/s', sizes, throughput),
-    panel(LEFT_PANELS[1], `p99 SAY→RECV latency at ${rate}`, 'ms', sizes, latency),
+    panel(LEFT_PANELS[0], 'Deliveries/s at full speed', `${window} messages in flight`, 'deliveries/s', 'linear', sizes, throughput),
+    panel(LEFT_PANELS[1], 'p99 SAY→RECV latency at a fixed rate', `${rate}; log scale`, 'ms', 'log', sizes, latency),
     legend(throughput),
     '</svg>',
     '',

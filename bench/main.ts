@@ -61,7 +61,7 @@ function parseOptions(argv: string[]): Options {
     .option('--sizes <list>', 'fan-out channel sizes', list, [100, 1000, 5000])
     .option('--senders <list>', 'fan-out sender counts', list, [1, 10])
     .option('--seconds <n>', 'length of each measurement', Number, 5)
-    .option('--window <n>', 'messages in flight at full speed', Number, 32)
+    .option('--window <n>', 'messages in flight at full speed (not yet received by every member)', Number, 32)
     .option('--rate <n>', 'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)', Number, 200)
     .option('--chart <file>', 'where to write the SVG chart of the fan-out scenarios', join('reports', 'bench.svg'))
     .option('--profile <dir>', 'write a CPU profile of every chat server process started, and a heap snapshot of the loaded server in the capacity scenario, to <dir>');

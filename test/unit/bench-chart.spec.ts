@@ -1,4 +1,4 @@
-import { ChartRow, describeRates, renderChart, shortNumber, tickStep } from '../../bench/chart';
+import { ChartRow, describeRates, logTicks, renderChart, shortNumber, tickStep } from '../../bench/chart';
 
 const row = (members: number, senders: number, mode: string, server: [number, number], reference: [number, number]): ChartRow => ({
   members,
@@ -23,6 +23,12 @@ describe('bench chart', () => {
     expect(tickStep(38)).toBe(10);
     expect(tickStep(9)).toBe(2);
     expect(tickStep(0)).toBe(1);
+  });
+
+  it('puts logarithmic gridlines at 1, 2 and 5 of every decade the values span', () => {
+    expect(logTicks(1.5, 90)).toEqual([1, 2, 5, 10, 20, 50, 100]);
+    expect(logTicks(0.4, 3)).toEqual([0.1, 0.2, 0.5, 1, 2, 5, 10]);
+    expect(logTicks(10, 10)).toEqual([10, 20, 50, 100]);
   });
 
   it('shortens numbers for the axes', () => {
@@ -52,7 +58,9 @@ describe('bench chart', () => {
     ]);
     expect(svg).toContain('server, 1 sender, 1000 members: 2M deliveries/s');
     expect(svg).toContain('reference, 1 sender, 5000 members: 28 ms');
-    expect(svg).toContain('p99 SAY→RECV latency at 200/s (40/s with 5,000 members)');
+    expect(svg).toContain('p99 SAY→RECV latency at a fixed rate');
+    expect(svg).toContain('200/s (40/s with 5,000 members); log scale');
+    expect(svg).toContain('32 messages in flight');
     expect(svg).toContain('a subtitle &amp; more');
     expect(svg).not.toMatch(/NaN|undefined/);
   });
