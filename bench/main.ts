@@ -239,32 +239,43 @@ function printLogins(summary: ReturnType<typeof summarizeLogins>): void {
   console.log(`  event-loop lag during the logins: p99 ${summary.eventLoopLagP99Ms} ms, max ${summary.eventLoopLagMaxMs} ms`);
 }
 
-async function capacity(options: Options, scratch: string): Promise<CapacityResult[]> {
+interface CapacityRow extends CapacityResult {
+  readonly target: Target;
+  readonly run: number;
+}
+
+/** Idle connections on the chat server, then on the reference, each started afresh for every run. */
+async function capacity(options: Options, scratch: string): Promise<CapacityRow[]> {
   if (options.host) throw new Error('the capacity scenario measures the memory of a server it starts itself: leave out --host');
-  const results: CapacityResult[] = [];
+  const rows: CapacityRow[] = [];
   for (let run = 1; run <= options.runs; run++) {
-    const dir = mkdtempSync(join(scratch, 'capacity-'));
-    const server = await startChatServerProcess(
-      dir,
-      ['host: 127.0.0.1', `database:\n  dataDir: ${join(dir, 'data')}`, 'limits:\n  exemptLoopback: true', 'bcryptCost: 4', 'logLevel: info'],
-      [...GC_ON_SIGUSR2, ...profiling(options)],
-    );
-    try {
-      const result = await measureCapacity({
-        port: server.port,
-        host: '127.0.0.1',
-        count: options.connections,
-        rssKb: server.rssKb,
-        collectGarbage: () => server.child.kill('SIGUSR2'),
-        whenLoaded: options.profile ? () => heapSnapshot(server) : undefined,
-      });
-      console.error(`  run ${run} capacity: ${result.connections} connections, ${result.errors} errors, ${result.bytesPerConnection} bytes each`);
-      results.push(result);
-    } finally {
-      await server.stop();
+    for (const target of ['server', 'reference'] as const) {
+      const dir = mkdtempSync(join(scratch, 'capacity-'));
+      const server =
+        target === 'server'
+          ? await startChatServerProcess(
+              dir,
+              ['host: 127.0.0.1', `database:\n  dataDir: ${join(dir, 'data')}`, 'limits:\n  exemptLoopback: true', 'bcryptCost: 4', 'logLevel: info'],
+              [...GC_ON_SIGUSR2, ...profiling(options)],
+            )
+          : await startReferenceProcess('127.0.0.1', ['--expose-gc']);
+      try {
+        const result = await measureCapacity({
+          port: server.port,
+          host: '127.0.0.1',
+          count: options.connections,
+          rssKb: server.rssKb,
+          collectGarbage: () => server.child.kill('SIGUSR2'),
+          whenLoaded: options.profile && target === 'server' ? () => heapSnapshot(server) : undefined,
+        });
+        console.error(`  run ${run} capacity ${target}: ${result.connections} connections, ${result.errors} errors, ${result.bytesPerConnection} bytes each`);
+        rows.push({ ...result, target, run });
+      } finally {
+        await server.stop();
+      }
     }
   }
-  return results;
+  return rows;
 }
 
 /** Has the server write a heap snapshot, and waits until it answers again (writing one stops it). */
@@ -280,22 +291,30 @@ async function heapSnapshot(server: ServerProcess): Promise<void> {
   }
 }
 
-function summarizeCapacity(results: CapacityResult[]) {
-  return {
-    connections: Math.min(...results.map((result) => result.connections)),
-    errors: Math.max(...results.map((result) => result.errors)),
-    baselineRssMiB: Math.round(median(results.map((result) => result.baselineRssKb)) / 1024),
-    loadedRssMiB: Math.round(median(results.map((result) => result.loadedRssKb)) / 1024),
-    bytesPerConnection: median(results.map((result) => result.bytesPerConnection)),
-    projected100kMiB: median(results.map((result) => result.projected100kMiB)),
+function summarizeCapacity(rows: CapacityRow[]) {
+  const cell = (target: Target) => {
+    const results = rows.filter((row) => row.target === target);
+    return {
+      connections: Math.min(...results.map((result) => result.connections)),
+      errors: Math.max(...results.map((result) => result.errors)),
+      baselineRssMiB: Math.round(median(results.map((result) => result.baselineRssKb)) / 1024),
+      loadedRssMiB: Math.round(median(results.map((result) => result.loadedRssKb)) / 1024),
+      bytesPerConnection: median(results.map((result) => result.bytesPerConnection)),
+      projected100kMiB: median(results.map((result) => result.projected100kMiB)),
+    };
   };
+  const server = cell('server');
+  const reference = cell('reference');
+  return { server, reference, ratio: Math.round((server.bytesPerConnection / reference.bytesPerConnection) * 100) / 100 };
 }
 
 function printCapacity(summary: ReturnType<typeof summarizeCapacity>): void {
   console.log('\ncapacity (median of runs)');
-  console.log(`  ${summary.connections} idle logged-in connections, ${summary.errors} errors`);
-  console.log(`  server RSS ${summary.baselineRssMiB} MiB idle, ${summary.loadedRssMiB} MiB loaded: ${summary.bytesPerConnection} bytes per connection`);
-  console.log(`  100,000 connections would need about ${summary.projected100kMiB} MiB`);
+  for (const target of ['server', 'reference'] as const) {
+    const cell = summary[target];
+    console.log(`  ${target.padEnd(9)}  ${cell.connections} idle logged-in connections, ${cell.errors} errors; RSS ${cell.baselineRssMiB} MiB idle, ${cell.loadedRssMiB} MiB loaded: ${cell.bytesPerConnection} bytes per connection; 100,000 would need about ${cell.projected100kMiB} MiB`);
+  }
+  console.log(`  ratio of bytes per connection, server/reference: ${summary.ratio.toFixed(2)}`);
 }
 
 async function main(): Promise<void> {

@@ -100,3 +100,5 @@ server.listen(port, host, () => {
   process.stdout.write(`listening on ${address.address}:${address.port}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));
+// Started with --expose-gc, SIGUSR2 runs a full collection: the capacity scenario samples memory after one.
+process.on('SIGUSR2', () => globalThis.gc?.());

@@ -60,8 +60,8 @@ export function startChatServerProcess(dir: string, yamlLines: readonly string[]
 }
 
 /** The reference fan-out server (bench/reference-server.ts) on an ephemeral port. */
-export function startReferenceProcess(host = '127.0.0.1'): Promise<ServerProcess> {
-  return spawnListening(['-r', 'ts-node/register/transpile-only', REFERENCE, '0', host]);
+export function startReferenceProcess(host = '127.0.0.1', nodeOptions: readonly string[] = []): Promise<ServerProcess> {
+  return spawnListening([...nodeOptions, '-r', 'ts-node/register/transpile-only', REFERENCE, '0', host]);
 }
 
 /** A TCP port free on `host` right now. */
