@@ -130,14 +130,11 @@ describe('pgliteDriver', () => {
       const ticks: number[] = [];
       let finished = 0;
       const ticker = setInterval(() => ticks.push(finished), 1);
-      const started = performance.now();
       // As TypeORM runs them: each statement takes the connection from the pool, runs, gives it back.
       await Promise.all(Array.from({ length: 2000 }, (_, index) => withClient((client) => client.query('SELECT $1::int AS x', [index])).then(() => finished++)));
       clearInterval(ticker);
       expect(finished).toBe(2000);
-      // The burst takes far longer than a slice (tens of milliseconds or more): the timer ran in
-      // between its statements several times.
-      expect(performance.now() - started).toBeGreaterThan(20);
+      // The burst lasts many slices: the timer ran in between its statements several times.
       expect(ticks.filter((done) => done > 0 && done < 2000).length).toBeGreaterThan(1);
     });
 
