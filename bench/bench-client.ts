@@ -83,7 +83,14 @@ export class BenchClient {
 }
 
 /** Opens `count` connections, `batch` at a time, spread over the given source addresses. */
-export async function connectMany(prefix: string, count: number, port: number, host: string, sources: readonly string[] = [], batch = 500): Promise<BenchClient[]> {
+export async function connectMany(
+  prefix: string,
+  count: number,
+  port: number,
+  host: string,
+  sources: readonly string[] = [],
+  batch = 500,
+): Promise<BenchClient[]> {
   const clients: BenchClient[] = [];
   for (let first = 0; first < count; first += batch) {
     const size = Math.min(batch, count - first);

@@ -75,7 +75,10 @@ async function createChannel(port: number, host: string, tag: string): Promise<s
   const name = `cap${tag}owner`;
   const owner = await BenchClient.connect(name, port, host);
   try {
-    await owner.exchange([`REGISTER ${name} pw`, `LOGIN ${name} pw`, `CREATE ${channel}`], ['RESULT REGISTER 1', 'RESULT LOGIN 1', `RESULT CREATE ${channel} 1`]);
+    await owner.exchange(
+      [`REGISTER ${name} pw`, `LOGIN ${name} pw`, `CREATE ${channel}`],
+      ['RESULT REGISTER 1', 'RESULT LOGIN 1', `RESULT CREATE ${channel} 1`],
+    );
   } finally {
     owner.close();
   }
@@ -114,7 +117,10 @@ async function waitUntilDone(workers: readonly Worker[], timeoutMs: number): Pro
     const sum = total(workers);
     if (sum.done) return sum;
     const crashed = workers.findIndex((worker) => !worker.status.done && !running(worker));
-    if (crashed !== -1) throw new Error(`capacity worker ${crashed} exited early (${workers[crashed].child.exitCode ?? workers[crashed].child.signalCode}); ${describe(sum)}`);
+    if (crashed !== -1)
+      throw new Error(
+        `capacity worker ${crashed} exited early (${workers[crashed].child.exitCode ?? workers[crashed].child.signalCode}); ${describe(sum)}`,
+      );
     if (Date.now() > deadline) throw new Error(`connections not ready within ${timeoutMs / 1000} s; ${describe(sum)}`);
     await sleep(100);
   }
@@ -145,7 +151,15 @@ export async function measureCapacity(options: CapacityOptions): Promise<Capacit
   const loopback = host.startsWith('127.');
   const started = Date.now();
   const workers = shares(count, Math.max(1, Math.ceil(count / perWorker))).map((share, index) =>
-    startWorker({ port, host, sources: loopback ? [`127.0.0.${2 + index}`] : [], count: share, prefix: `cap${tag}w${index}u`, channel, batch: BATCH }),
+    startWorker({
+      port,
+      host,
+      sources: loopback ? [`127.0.0.${2 + index}`] : [],
+      count: share,
+      prefix: `cap${tag}w${index}u`,
+      channel,
+      batch: BATCH,
+    }),
   );
   try {
     const status = await waitUntilDone(workers, options.readyTimeoutMs ?? 300_000);

@@ -52,7 +52,9 @@ function colorFor(senders: number, index: number): string {
 
 function seriesOf(rows: readonly ChartRow[], fullSpeed: boolean, federation: readonly ChartRow[] | undefined): Series[] {
   const pick = (source: readonly ChartRow[], senders: number) =>
-    source.filter((row) => row.senders === senders && row.mode.startsWith('window') === fullSpeed).sort((a, b) => a.members - b.members);
+    source
+      .filter((row) => row.senders === senders && row.mode.startsWith('window') === fullSpeed)
+      .sort((a, b) => a.members - b.members);
   const value = (cell: ChartRow['server']) => (fullSpeed ? cell.deliveriesPerSecond : cell.p99);
   const senderCounts = [...new Set(rows.map((row) => row.senders))].sort((a, b) => a - b);
   const series: Series[] = [];
@@ -60,9 +62,19 @@ function seriesOf(rows: readonly ChartRow[], fullSpeed: boolean, federation: rea
     const color = colorFor(senders, index);
     const who = `${senders} sender${senders === 1 ? '' : 's'}`;
     series.push({ label: `server, ${who}`, color, points: pick(rows, senders).map((row) => [row.members, value(row.server)]) });
-    series.push({ label: `reference, ${who}`, color, dash: '6 4', points: pick(rows, senders).map((row) => [row.members, value(row.reference)]) });
+    series.push({
+      label: `reference, ${who}`,
+      color,
+      dash: '6 4',
+      points: pick(rows, senders).map((row) => [row.members, value(row.reference)]),
+    });
     if (federation) {
-      series.push({ label: `federated pair, ${who}`, color, dash: '2 3', points: pick(federation, senders).map((row) => [row.members, value(row.server)]) });
+      series.push({
+        label: `federated pair, ${who}`,
+        color,
+        dash: '2 3',
+        points: pick(federation, senders).map((row) => [row.members, value(row.server)]),
+      });
     }
   });
   return series.filter((entry) => entry.points.length > 0);
@@ -73,7 +85,8 @@ export function logTicks(min: number, max: number): number[] {
   const low = 10 ** Math.floor(Math.log10(Math.max(min, 1e-3)));
   const high = 10 ** Math.ceil(Math.log10(Math.max(max, low * 10)));
   const ticks: number[] = [];
-  for (let decade = low; decade < high; decade *= 10) for (const factor of [1, 2, 5]) ticks.push(Number((decade * factor).toPrecision(3)));
+  for (let decade = low; decade < high; decade *= 10)
+    for (const factor of [1, 2, 5]) ticks.push(Number((decade * factor).toPrecision(3)));
   ticks.push(high);
   return ticks;
 }
@@ -99,7 +112,15 @@ function logAxis(min: number, max: number): Axis {
   return { ticks, position: (value) => (Math.log10(Math.max(value, ticks[0])) - low) / span };
 }
 
-function panel(left: number, title: string, note: string, unit: string, scale: 'linear' | 'log', sizes: readonly number[], series: readonly Series[]): string {
+function panel(
+  left: number,
+  title: string,
+  note: string,
+  unit: string,
+  scale: 'linear' | 'log',
+  sizes: readonly number[],
+  series: readonly Series[],
+): string {
   const { width, height, top } = PANEL;
   const values = series.flatMap((entry) => entry.points.map(([, value]) => value));
   const max = Math.max(0, ...values);
@@ -112,20 +133,32 @@ function panel(left: number, title: string, note: string, unit: string, scale: '
   ];
   for (const tick of axis.ticks) {
     parts.push(`<line x1="${left}" x2="${left + width}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${left - 8}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end" font-size="12">${shortNumber(tick)}</text>`);
+    parts.push(
+      `<text x="${left - 8}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end" font-size="12">${shortNumber(tick)}</text>`,
+    );
   }
   for (const size of sizes) {
-    parts.push(`<text x="${x(size)}" y="${top + height + 20}" text-anchor="middle" font-size="12">${size.toLocaleString('en-US')}</text>`);
+    parts.push(
+      `<text x="${x(size)}" y="${top + height + 20}" text-anchor="middle" font-size="12">${size.toLocaleString('en-US')}</text>`,
+    );
   }
-  parts.push(`<text x="${left + width / 2}" y="${top + height + 40}" text-anchor="middle" font-size="12">members in the channel</text>`);
-  parts.push(`<text transform="translate(${left - 58} ${top + height / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escape(unit)}</text>`);
+  parts.push(
+    `<text x="${left + width / 2}" y="${top + height + 40}" text-anchor="middle" font-size="12">members in the channel</text>`,
+  );
+  parts.push(
+    `<text transform="translate(${left - 58} ${top + height / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escape(unit)}</text>`,
+  );
   parts.push(`<rect x="${left}" y="${top}" width="${width}" height="${height}" fill="none" stroke="#888"/>`);
   for (const entry of series) {
     const points = entry.points.map(([size, value]) => `${x(size).toFixed(1)},${y(value).toFixed(1)}`);
     const dash = entry.dash ? ` stroke-dasharray="${entry.dash}"` : '';
-    parts.push(`<polyline fill="none" stroke="${entry.color}" stroke-width="2"${dash} points="${points.join(' ')}"><title>${escape(entry.label)}</title></polyline>`);
+    parts.push(
+      `<polyline fill="none" stroke="${entry.color}" stroke-width="2"${dash} points="${points.join(' ')}"><title>${escape(entry.label)}</title></polyline>`,
+    );
     for (const [size, value] of entry.points) {
-      parts.push(`<circle cx="${x(size).toFixed(1)}" cy="${y(value).toFixed(1)}" r="3" fill="${entry.color}"><title>${escape(`${entry.label}, ${size} members: ${shortNumber(value)} ${unit}`)}</title></circle>`);
+      parts.push(
+        `<circle cx="${x(size).toFixed(1)}" cy="${y(value).toFixed(1)}" r="3" fill="${entry.color}"><title>${escape(`${entry.label}, ${size} members: ${shortNumber(value)} ${unit}`)}</title></circle>`,
+      );
     }
   }
   return parts.join('\n');
@@ -156,7 +189,9 @@ export function describeRates(rows: readonly ChartRow[]): string {
   const [first, ...others] = [...bySize.entries()].sort((a, b) => Math.min(...a[1]) - Math.min(...b[1]));
   if (!first) return 'a fixed rate';
   if (others.length === 0) return first[0];
-  const exceptions = others.map(([mode, sizes]) => `${mode} with ${sizes.map((size) => size.toLocaleString('en-US')).join(', ')} members`);
+  const exceptions = others.map(
+    ([mode, sizes]) => `${mode} with ${sizes.map((size) => size.toLocaleString('en-US')).join(', ')} members`,
+  );
   return `${first[0]} (${exceptions.join('; ')})`;
 }
 
@@ -173,7 +208,15 @@ export function renderChart(fanout: readonly ChartRow[], federation?: readonly C
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     subtitle ? `<text x="${WIDTH / 2}" y="18" text-anchor="middle" font-size="12" fill="#555">${escape(subtitle)}</text>` : '',
-    panel(LEFT_PANELS[0], 'Deliveries/s at full speed', `${window} messages in flight`, 'deliveries/s', 'linear', sizes, throughput),
+    panel(
+      LEFT_PANELS[0],
+      'Deliveries/s at full speed',
+      `${window} messages in flight`,
+      'deliveries/s',
+      'linear',
+      sizes,
+      throughput,
+    ),
     panel(LEFT_PANELS[1], 'p99 SAY→RECV latency at a fixed rate', `${rate}; log scale`, 'ms', 'log', sizes, latency),
     legend(throughput),
     '</svg>',

@@ -32,7 +32,11 @@ export async function openRoom(port: number, host: string, size: number, tag: st
   const channel = `room${tag}`;
   const members = await connectMany(`${tag}u`, size, port, host);
   // Everyone registers and logs in at once; the first member creates the channel before anyone joins it.
-  await Promise.all(members.map((member) => member.exchange([`REGISTER ${member.name} pw`, `LOGIN ${member.name} pw`], ['RESULT REGISTER 1', 'RESULT LOGIN 1'])));
+  await Promise.all(
+    members.map((member) =>
+      member.exchange([`REGISTER ${member.name} pw`, `LOGIN ${member.name} pw`], ['RESULT REGISTER 1', 'RESULT LOGIN 1']),
+    ),
+  );
   await members[0].exchange([`CREATE ${channel}`], [`RESULT CREATE ${channel} 1`]);
   await Promise.all(members.map((member) => member.exchange([`JOIN ${channel}`], [`RESULT JOIN ${channel} 1`])));
   return { members, channels: members.map(() => channel) };
@@ -51,7 +55,11 @@ export function closeRoom(room: Room): void {
  */
 export async function measureFanout(room: Room, senders: number, mode: FanoutMode): Promise<FanoutResult> {
   const { members, channels } = room;
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   const perSender = mode.kind === 'window' ? Math.max(1, Math.ceil(mode.inFlight / senders)) : 0;
   let sent = 0;
   let deliveries = 0;

@@ -21,7 +21,11 @@ const SIDES = [
  * Two chat servers on their own loopback addresses, each listing the other as its peer. `extraLines`
  * are added to both configurations.
  */
-export async function startFederatedPair(scratch: string, extraLines: readonly string[], nodeOptions: readonly string[] = []): Promise<[FederatedServer, FederatedServer]> {
+export async function startFederatedPair(
+  scratch: string,
+  extraLines: readonly string[],
+  nodeOptions: readonly string[] = [],
+): Promise<[FederatedServer, FederatedServer]> {
   const ports = await Promise.all(SIDES.map((side) => freePort(side.host)));
   const started: FederatedServer[] = [];
   try {
@@ -57,7 +61,8 @@ async function waitForChannel(client: BenchClient, name: string, timeoutMs = 60_
     client.send('CHANNELS\n');
     const list = (await client.reply()).replace(/^RESULT CHANNELS /, '').split(', ');
     if (list.includes(name)) return;
-    if (Date.now() > deadline) throw new Error(`${name} did not reach the other server within ${timeoutMs / 1000} s (is the link up?)`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} did not reach the other server within ${timeoutMs / 1000} s (is the link up?)`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -75,9 +80,15 @@ export async function openFederatedRoom(home: FederatedServer, away: FederatedSe
   const members = Array.from({ length: size }, (_, index) => (index % 2 === 0 ? atHome[index / 2] : atAway[(index - 1) / 2]));
   const channels = members.map((_, index) => (index % 2 === 0 ? channel : remoteName));
 
-  await Promise.all(members.map((member) => member.exchange([`REGISTER ${member.name} pw`, `LOGIN ${member.name} pw`], ['RESULT REGISTER 1', 'RESULT LOGIN 1'])));
+  await Promise.all(
+    members.map((member) =>
+      member.exchange([`REGISTER ${member.name} pw`, `LOGIN ${member.name} pw`], ['RESULT REGISTER 1', 'RESULT LOGIN 1']),
+    ),
+  );
   await atHome[0].exchange([`CREATE ${channel}`], [`RESULT CREATE ${channel} 1`]);
   if (atAway.length > 0) await waitForChannel(atAway[0], remoteName);
-  await Promise.all(members.map((member, index) => member.exchange([`JOIN ${channels[index]}`], [`RESULT JOIN ${channels[index]} 1`])));
+  await Promise.all(
+    members.map((member, index) => member.exchange([`JOIN ${channels[index]}`], [`RESULT JOIN ${channels[index]} 1`])),
+  );
   return { members, channels };
 }

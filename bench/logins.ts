@@ -20,7 +20,11 @@ async function scrape(metricsUrl: string): Promise<Map<string, number>> {
 }
 
 /** What bcrypt alone reaches here: `count` compares, `parallel` at a time. */
-export async function bcryptAlone(cost: number, count: number, parallel = Number(process.env.UV_THREADPOOL_SIZE ?? 4)): Promise<number> {
+export async function bcryptAlone(
+  cost: number,
+  count: number,
+  parallel = Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+): Promise<number> {
   const stored = await hash('pw', cost);
   const started = performance.now();
   let next = 0;
@@ -36,7 +40,14 @@ export async function bcryptAlone(cost: number, count: number, parallel = Number
  * `users` connections register at once, then all log in at once (each LOGIN is one bcrypt compare
  * on the server). The server's event-loop lag is read from its /metrics around the logins.
  */
-export async function measureLogins(port: number, host: string, metricsUrl: string, users: number, bcryptCost: number, tag: string): Promise<LoginsResult> {
+export async function measureLogins(
+  port: number,
+  host: string,
+  metricsUrl: string,
+  users: number,
+  bcryptCost: number,
+  tag: string,
+): Promise<LoginsResult> {
   const clients = await connectMany(`${tag}l`, users, port, host);
   try {
     let started = performance.now();

@@ -53,7 +53,12 @@ function parseOptions(argv: string[]): Options {
     .addOption(new Option('--host <host>', 'measure the chat server already running there instead of starting one'))
     .addOption(new Option('--port <port>', 'its port (with --host)').argParser(Number))
     .addOption(new Option('--metrics-url <url>', 'its /metrics (with --host, for the logins scenario)'))
-    .option('--scenarios <list>', `scenarios to run, of ${SCENARIOS.join(', ')}`, (value: string) => value.split(',') as Scenario[], [...SCENARIOS])
+    .option(
+      '--scenarios <list>',
+      `scenarios to run, of ${SCENARIOS.join(', ')}`,
+      (value: string) => value.split(',') as Scenario[],
+      [...SCENARIOS],
+    )
     .option('--login-users <n>', 'connections that register and then log in at once', Number, 200)
     .option('--bcrypt-cost <n>', 'bcrypt cost of the server in the logins scenario', Number, 10)
     .option('--connections <n>', 'idle logged-in connections in the capacity scenario', Number, 19_000)
@@ -62,9 +67,17 @@ function parseOptions(argv: string[]): Options {
     .option('--senders <list>', 'fan-out sender counts', list, [1, 10])
     .option('--seconds <n>', 'length of each measurement', Number, 5)
     .option('--window <n>', 'messages in flight at full speed (not yet received by every member)', Number, 32)
-    .option('--rate <n>', 'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)', Number, 200)
+    .option(
+      '--rate <n>',
+      'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)',
+      Number,
+      200,
+    )
     .option('--chart <file>', 'where to write the SVG chart of the fan-out scenarios', join('reports', 'bench.svg'))
-    .option('--profile <dir>', 'write a CPU profile of every chat server process started, and a heap snapshot of the loaded server in the capacity scenario, to <dir>');
+    .option(
+      '--profile <dir>',
+      'write a CPU profile of every chat server process started, and a heap snapshot of the loaded server in the capacity scenario, to <dir>',
+    );
   program.parse(argv);
   const options = program.opts<Options>();
   const unknown = options.scenarios.filter((name) => !SCENARIOS.includes(name));
@@ -84,7 +97,14 @@ function profiling(options: Options): string[] {
 const FANOUT_LINES = ['limits:\n  exemptLoopback: true\n  sendQueueBytes: 67108864', 'bcryptCost: 4', 'logLevel: info'];
 
 /** A room of `size` members on the target, and the processes that serve it (none with --host). */
-async function openTarget(target: Target, federated: boolean, options: Options, scratch: string, size: number, tag: string): Promise<{ room: Room; processes: ServerProcess[] }> {
+async function openTarget(
+  target: Target,
+  federated: boolean,
+  options: Options,
+  scratch: string,
+  size: number,
+  tag: string,
+): Promise<{ room: Room; processes: ServerProcess[] }> {
   if (target === 'reference') {
     const server = await startReferenceProcess();
     return { room: await openRoom(server.port, '127.0.0.1', size, tag), processes: [server] };
@@ -96,7 +116,11 @@ async function openTarget(target: Target, federated: boolean, options: Options, 
   }
   if (options.host) return { room: await openRoom(options.port ?? 4400, options.host, size, tag), processes: [] };
   const dir = mkdtempSync(join(scratch, 'server-'));
-  const server = await startChatServerProcess(dir, ['host: 127.0.0.1', `database:\n  dataDir: ${join(dir, 'data')}`, ...FANOUT_LINES], profiling(options));
+  const server = await startChatServerProcess(
+    dir,
+    ['host: 127.0.0.1', `database:\n  dataDir: ${join(dir, 'data')}`, ...FANOUT_LINES],
+    profiling(options),
+  );
   return { room: await openRoom(server.port, '127.0.0.1', size, tag), processes: [server] };
 }
 
@@ -121,8 +145,11 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
             for (const mode of modes) {
               const result = await measureFanout(room, Math.min(senders, size), mode);
               rows.push({ ...result, target, run });
-              if (processes.some((server) => server.child.exitCode !== null)) throw new Error(`a ${target} process exited during the measurement`);
-              console.error(`  run ${run} ${scenario} ${target} ${size} members ${senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}`);
+              if (processes.some((server) => server.child.exitCode !== null))
+                throw new Error(`a ${target} process exited during the measurement`);
+              console.error(
+                `  run ${run} ${scenario} ${target} ${size} members ${senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}`,
+              );
             }
           }
         } finally {
@@ -165,12 +192,29 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
     const [members, senders, mode] = key.split('|');
     const server = cell('server');
     const reference = cell('reference');
-    return { members: Number(members), senders: Number(senders), mode, server, reference, ratio: Math.round((server.deliveriesPerSecond / reference.deliveriesPerSecond) * 100) / 100 };
+    return {
+      members: Number(members),
+      senders: Number(senders),
+      mode,
+      server,
+      reference,
+      ratio: Math.round((server.deliveriesPerSecond / reference.deliveriesPerSecond) * 100) / 100,
+    };
   });
 }
 
 function printFanout(title: string, summary: FanoutSummary[]): void {
-  const header = ['members', 'senders', 'mode', 'server del/s', 'reference del/s', 'ratio', 'server p50/p99/p99.9 ms', 'reference p99 ms', 'lost'];
+  const header = [
+    'members',
+    'senders',
+    'mode',
+    'server del/s',
+    'reference del/s',
+    'ratio',
+    'server p50/p99/p99.9 ms',
+    'reference p99 ms',
+    'lost',
+  ];
   const rows = summary.map((row) => [
     String(row.members),
     String(row.senders),
@@ -199,19 +243,32 @@ async function logins(options: Options, scratch: string): Promise<LoginsResult[]
     } else {
       const dir = mkdtempSync(join(scratch, 'logins-'));
       const httpPort = await freePort();
-      const server = await startChatServerProcess(dir, [
-        'host: 127.0.0.1',
-        `database:\n  dataDir: ${join(dir, 'data')}`,
-        'limits:\n  exemptLoopback: true',
-        `http:\n  port: ${httpPort}`,
-        `bcryptCost: ${options.bcryptCost}`,
-        'logLevel: info',
-      ], profiling(options));
+      const server = await startChatServerProcess(
+        dir,
+        [
+          'host: 127.0.0.1',
+          `database:\n  dataDir: ${join(dir, 'data')}`,
+          'limits:\n  exemptLoopback: true',
+          `http:\n  port: ${httpPort}`,
+          `bcryptCost: ${options.bcryptCost}`,
+          'logLevel: info',
+        ],
+        profiling(options),
+      );
       target = { port: server.port, host: '127.0.0.1', metricsUrl: `http://127.0.0.1:${httpPort}/metrics`, server };
     }
     try {
-      const result = await measureLogins(target.port, target.host, target.metricsUrl, options.loginUsers, options.bcryptCost, `r${run}t${Date.now() % 100000}`);
-      console.error(`  run ${run} logins: ${result.loginsPerSecond}/s (bcrypt alone ${result.bcryptAlonePerSecond}/s), event-loop lag p99 ${result.eventLoopLagMs.p99} ms`);
+      const result = await measureLogins(
+        target.port,
+        target.host,
+        target.metricsUrl,
+        options.loginUsers,
+        options.bcryptCost,
+        `r${run}t${Date.now() % 100000}`,
+      );
+      console.error(
+        `  run ${run} logins: ${result.loginsPerSecond}/s (bcrypt alone ${result.bcryptAlonePerSecond}/s), event-loop lag p99 ${result.eventLoopLagMs.p99} ms`,
+      );
       results.push(result);
     } finally {
       await target.server?.stop();
@@ -235,7 +292,9 @@ function summarizeLogins(results: LoginsResult[]) {
 
 function printLogins(summary: ReturnType<typeof summarizeLogins>): void {
   console.log(`\nlogins (median of runs, ${summary.users} at once, bcrypt cost ${summary.bcryptCost})`);
-  console.log(`  registrations/s ${summary.registrationsPerSecond}   logins/s ${summary.loginsPerSecond}   bcrypt alone/s ${summary.bcryptAlonePerSecond}   ratio ${summary.ratio.toFixed(2)}`);
+  console.log(
+    `  registrations/s ${summary.registrationsPerSecond}   logins/s ${summary.loginsPerSecond}   bcrypt alone/s ${summary.bcryptAlonePerSecond}   ratio ${summary.ratio.toFixed(2)}`,
+  );
   console.log(`  event-loop lag during the logins: p99 ${summary.eventLoopLagP99Ms} ms, max ${summary.eventLoopLagMaxMs} ms`);
 }
 
@@ -255,7 +314,13 @@ async function capacity(options: Options, scratch: string): Promise<CapacityRow[
         target === 'server'
           ? await startChatServerProcess(
               dir,
-              ['host: 127.0.0.1', `database:\n  dataDir: ${join(dir, 'data')}`, 'limits:\n  exemptLoopback: true', 'bcryptCost: 4', 'logLevel: info'],
+              [
+                'host: 127.0.0.1',
+                `database:\n  dataDir: ${join(dir, 'data')}`,
+                'limits:\n  exemptLoopback: true',
+                'bcryptCost: 4',
+                'logLevel: info',
+              ],
               [...GC_ON_SIGUSR2, ...profiling(options)],
             )
           : await startReferenceProcess('127.0.0.1', ['--expose-gc']);
@@ -264,11 +329,13 @@ async function capacity(options: Options, scratch: string): Promise<CapacityRow[
           port: server.port,
           host: '127.0.0.1',
           count: options.connections,
-          rssKb: server.rssKb,
+          rssKb: () => server.rssKb(),
           collectGarbage: () => server.child.kill('SIGUSR2'),
           whenLoaded: options.profile && target === 'server' ? () => heapSnapshot(server) : undefined,
         });
-        console.error(`  run ${run} capacity ${target}: ${result.connections} connections, ${result.errors} errors, ${result.bytesPerConnection} bytes each`);
+        console.error(
+          `  run ${run} capacity ${target}: ${result.connections} connections, ${result.errors} errors, ${result.bytesPerConnection} bytes each`,
+        );
         rows.push({ ...result, target, run });
       } finally {
         await server.stop();
@@ -312,7 +379,9 @@ function printCapacity(summary: ReturnType<typeof summarizeCapacity>): void {
   console.log('\ncapacity (median of runs)');
   for (const target of ['server', 'reference'] as const) {
     const cell = summary[target];
-    console.log(`  ${target.padEnd(9)}  ${cell.connections} idle logged-in connections, ${cell.errors} errors; RSS ${cell.baselineRssMiB} MiB idle, ${cell.loadedRssMiB} MiB loaded: ${cell.bytesPerConnection} bytes per connection; 100,000 would need about ${cell.projected100kMiB} MiB`);
+    console.log(
+      `  ${target.padEnd(9)}  ${cell.connections} idle logged-in connections, ${cell.errors} errors; RSS ${cell.baselineRssMiB} MiB idle, ${cell.loadedRssMiB} MiB loaded: ${cell.bytesPerConnection} bytes per connection; 100,000 would need about ${cell.projected100kMiB} MiB`,
+    );
   }
   console.log(`  ratio of bytes per connection, server/reference: ${summary.ratio.toFixed(2)}`);
 }
@@ -350,7 +419,12 @@ async function main(): Promise<void> {
       report.capacity = { summary, runs: results };
     }
     mkdirSync(join(__dirname, '..', 'reports'), { recursive: true });
-    const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+    const machine = {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    };
     if (charted.fanout) {
       const chart = resolve(options.chart);
       mkdirSync(dirname(chart), { recursive: true });

@@ -26,7 +26,7 @@ export async function spawnListening(args: readonly string[], env: NodeJS.Proces
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       if (listening) return;
-      output += chunk;
+      output += chunk.toString();
       const match = /listening on [\d.]+:(\d+)/.exec(output);
       if (match) {
         listening = true;
@@ -53,7 +53,12 @@ export async function spawnListening(args: readonly string[], env: NodeJS.Proces
 }
 
 /** The chat server (`dist/main.js`) on `port` (0: an ephemeral one) with a YAML configuration written to `dir`. */
-export function startChatServerProcess(dir: string, yamlLines: readonly string[], nodeOptions: readonly string[] = [], port = 0): Promise<ServerProcess> {
+export function startChatServerProcess(
+  dir: string,
+  yamlLines: readonly string[],
+  nodeOptions: readonly string[] = [],
+  port = 0,
+): Promise<ServerProcess> {
   const config = join(dir, 'server.yaml');
   writeFileSync(config, [...yamlLines, ''].join('\n'));
   return spawnListening([...nodeOptions, MAIN, String(port), config]);

@@ -142,7 +142,9 @@ async function main(): Promise<void> {
   const started = Date.now();
 
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => open(port)));
-  clients.forEach((peer, index) => peer.socket.write(`REGISTER soak${index} pw\nLOGIN soak${index} pw\nCREATE lobby\nJOIN lobby\n`));
+  clients.forEach((peer, index) =>
+    peer.socket.write(`REGISTER soak${index} pw\nLOGIN soak${index} pw\nCREATE lobby\nJOIN lobby\n`),
+  );
   const link = await open(port, PEER_ADDRESS);
   link.socket.write('FEDERATE-OUT soak-peer\n');
 
@@ -184,7 +186,9 @@ async function main(): Promise<void> {
   const rss = crashed ? 0 : server.rssKb();
 
   console.log('soak results');
-  console.log(`  lines sent            ${sent} (${(bytes / 1048576).toFixed(1)} MiB) in ${sending.toFixed(1)} s (${Math.round(sent / sending)} lines/s)`);
+  console.log(
+    `  lines sent            ${sent} (${(bytes / 1048576).toFixed(1)} MiB) in ${sending.toFixed(1)} s (${Math.round(sent / sending)} lines/s)`,
+  );
   console.log(`  all answered after    ${drained.toFixed(1)} s more (the server works through what it was sent)`);
   console.log(`  client connections    ${CLIENTS}, reconnected after a server close: ${reconnects}`);
   console.log(`  peer link             ${linkAlive ? 'alive and answering' : 'NOT answering'}`);

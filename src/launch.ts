@@ -4,8 +4,8 @@ import { InformationShown, parseLaunchArguments } from './config/launch-argument
 import { loadSettings } from './config/load-settings';
 
 export interface LaunchOutput {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
 }
 
 /** Exit codes: 0 after --help/--version, 1 when the server cannot start, 2 for bad configuration. */

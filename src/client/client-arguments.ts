@@ -9,7 +9,8 @@ export interface ClientArguments {
 
 function wholeNumber(name: string, max: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) > max) throw new InvalidArgumentError(`${name} must be a whole number up to ${max}`);
+    if (!/^\d+$/.test(value) || Number(value) > max)
+      throw new InvalidArgumentError(`${name} must be a whole number up to ${max}`);
     return Number(value);
   };
 }
@@ -21,7 +22,12 @@ export function parseClientArguments(argv: readonly string[], print: (text: stri
     .argument('[host]', 'server address', '127.0.0.1')
     .argument('[port]', 'server port', wholeNumber('port', 65535), 4400)
     .option('--script <file>', 'send the lines of <file> (script mode, even on a terminal)')
-    .option('--wait <ms>', 'script mode: after the input ends, exit once no line has arrived for this long', wholeNumber('--wait', 600000), 500)
+    .option(
+      '--wait <ms>',
+      'script mode: after the input ends, exit once no line has arrived for this long',
+      wholeNumber('--wait', 600000),
+      500,
+    )
     .exitOverride()
     .configureOutput({ writeOut: print, writeErr: print });
   try {

@@ -19,6 +19,7 @@ const FAILURE_REASONS: Record<string, string> = {
 const NEED_LOGIN = new Set(['CREATE', 'JOIN', 'SAY']);
 
 // C0 controls, DEL and C1 controls; shown as visible symbols so a message cannot drive the terminal.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** Makes control characters visible: ESC becomes ␛, DEL ␡, C1 controls �. */
@@ -102,7 +103,13 @@ export function describeServerLine(line: string, style: Style, now: Date, pendin
   return describeVisibleLine(visible(line), style, now, pending, loggedIn);
 }
 
-function describeVisibleLine(line: string, style: Style, now: Date, pending: PendingCommand | undefined, loggedIn: boolean): string {
+function describeVisibleLine(
+  line: string,
+  style: Style,
+  now: Date,
+  pending: PendingCommand | undefined,
+  loggedIn: boolean,
+): string {
   if (line.startsWith('RECV ')) return describeRecv(line.slice(5), style, now) ?? line;
   if (line.startsWith('RESULT CHANNELS ')) return describeChannels(line.slice('RESULT CHANNELS '.length), style);
   const result = /^RESULT (\S+)(?: (.+))? ([01])$/.exec(line);

@@ -38,7 +38,7 @@ class EchoControl extends Writable {
       done?.();
       return true;
     }
-    return this.target.write(chunk as string, done);
+    return this.target.write(chunk, done);
   }
 }
 
@@ -207,7 +207,10 @@ export class InteractiveClient {
       this.print(this.options.style.notice(`reconnected to ${this.address}`));
       if (this.credentials) {
         this.attempt = this.credentials;
-        this.send(`LOGIN ${this.credentials.user} ${this.credentials.password}`, { verb: 'LOGIN', subject: this.credentials.user });
+        this.send(`LOGIN ${this.credentials.user} ${this.credentials.password}`, {
+          verb: 'LOGIN',
+          subject: this.credentials.user,
+        });
       }
     }
     this.showPrompt();

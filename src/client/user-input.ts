@@ -63,7 +63,10 @@ function slashCommand(name: string, args: string, channel: string | undefined): 
     }
     case 'switch':
       if (words.length !== 1) {
-        return { kind: 'problem', message: channel ? `talking in ${channel}; usage: /switch <channel>` : 'usage: /switch <channel>' };
+        return {
+          kind: 'problem',
+          message: channel ? `talking in ${channel}; usage: /switch <channel>` : 'usage: /switch <channel>',
+        };
       }
       return { kind: 'switch', channel: words[0] };
     case 'raw':

@@ -44,5 +44,6 @@ export function parseLaunchArguments(argv: readonly string[], print: (text: stri
 }
 
 function readVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json lies outside rootDir, so it is read at run time
   return (require('../../package.json') as { version: string }).version;
 }

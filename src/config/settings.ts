@@ -102,9 +102,7 @@ export const settingsFileSchema = z.strictObject({
     .strictObject({
       peers: z.array(peer, { error: 'expected a list of <host>:<port>' }).optional(),
       peersFile: text.optional(),
-      acceptFrom: z
-        .union([z.literal('listed'), z.array(text)], { error: 'expected "listed" or a list of addresses' })
-        .optional(),
+      acceptFrom: z.union([z.literal('listed'), z.array(text)], { error: 'expected "listed" or a list of addresses' }).optional(),
       requestTimeoutMs: integer(1, 600_000).optional(),
     })
     .optional(),

@@ -60,7 +60,10 @@ class PGliteClient extends EventEmitter {
     const done = typeof paramsOrCallback === 'function' ? paramsOrCallback : callback;
     const running = this.run(text, params);
     if (!done) return running;
-    running.then((result) => done(null, result), (error: Error) => done(error));
+    running.then(
+      (result) => done(null, result),
+      (error: Error) => done(error),
+    );
     return undefined;
   }
 
@@ -119,7 +122,10 @@ class PGlitePool extends EventEmitter {
     this.lock
       .acquire()
       .then(async () => (await this.database).close())
-      .then(() => callback(), (error: Error) => callback(error));
+      .then(
+        () => callback(),
+        (error: Error) => callback(error),
+      );
   }
 }
 

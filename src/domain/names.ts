@@ -32,8 +32,6 @@ export function isValidChannelName(name: string): boolean {
 
 export function isValidPassword(password: string): boolean {
   return (
-    password.length > 0 &&
-    Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES &&
-    !FORBIDDEN_IN_PASSWORD.test(password)
+    password.length > 0 && Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES && !FORBIDDEN_IN_PASSWORD.test(password)
   );
 }

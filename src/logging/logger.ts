@@ -45,7 +45,14 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
 }
 
 /** Nest's own start-up chatter, logged at debug so that info shows what operators act on. */
-const FRAMEWORK_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication', 'NestMicroservice']);
+const FRAMEWORK_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+  'NestMicroservice',
+]);
 
 /** Nest's logger interface over pino: framework messages land in the same structured stream. */
 export class NestLogger implements LoggerService {
@@ -77,7 +84,6 @@ export class NestLogger implements LoggerService {
   fatal(message: unknown, context?: string): void {
     this.write('fatal', message, context);
   }
-
 
   private write(level: pino.Level, message: unknown, context?: string, stack?: string): void {
     const fields: Record<string, unknown> = {};

@@ -2,9 +2,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /** A complete line (without its line ending), or the kept start of a line that was too long. */
-export type Frame =
-  | { readonly kind: 'line'; readonly bytes: Buffer }
-  | { readonly kind: 'overflow'; readonly prefix: Buffer };
+export type Frame = { readonly kind: 'line'; readonly bytes: Buffer } | { readonly kind: 'overflow'; readonly prefix: Buffer };
 
 /**
  * Cuts a byte stream into lines at LF (PROTOCOL.md §1). Works on bytes so that a multi-byte

@@ -98,6 +98,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   }
 
   /** Listens to the underlying `net.Server`'s events ('connection', 'error', …). */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the signature of Nest's Server.on
   on<EventKey extends string = string, EventCallback extends Function = Function>(
     event: EventKey,
     callback: EventCallback,
@@ -153,7 +154,13 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   }
 
   private adopt(socket: Socket, prefix: string, limited = true): Connection {
-    const connection = new Connection(`${prefix}${this.nextConnectionId++}`, socket, this.options, this.connectionHandlers, limited);
+    const connection = new Connection(
+      `${prefix}${this.nextConnectionId++}`,
+      socket,
+      this.options,
+      this.connectionHandlers,
+      limited,
+    );
     this.connections.add(connection);
     this.log.info({ conn: connection.id, remote: `${connection.remoteAddress}:${connection.remotePort}` }, 'connection opened');
     return connection;

@@ -120,7 +120,14 @@ describe('script mode', () => {
     const port = server.port;
     await server.stop();
     const errors = new Screen();
-    const code = await runScript({ host: '127.0.0.1', port, input: scriptInput(['CHANNELS']), output: new Screen(), errors, waitMs: 100 });
+    const code = await runScript({
+      host: '127.0.0.1',
+      port,
+      input: scriptInput(['CHANNELS']),
+      output: new Screen(),
+      errors,
+      waitMs: 100,
+    });
     expect(code).toBe(1);
     expect(errors.text).toBe(`chat-client: cannot connect to 127.0.0.1:${port}: ECONNREFUSED\n`);
     await server.startAgain();

@@ -39,7 +39,8 @@ describe('a client that vanishes', () => {
     listener.send('LOGIN lis pw');
     listener.send('CREATE room');
     listener.send('JOIN room');
-    for (const reply of ['RESULT REGISTER 1', 'RESULT LOGIN 1', 'RESULT CREATE room 1', 'RESULT JOIN room 1']) await listener.expectLine(reply);
+    for (const reply of ['RESULT REGISTER 1', 'RESULT LOGIN 1', 'RESULT CREATE room 1', 'RESULT JOIN room 1'])
+      await listener.expectLine(reply);
     const talker = await LineClient.connect(server.port, 'talker');
     talker.send('REGISTER tal pw');
     talker.send('LOGIN tal pw');
@@ -108,7 +109,10 @@ describe('SIGTERM under load', () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  function start(dataDir: string, config: string): { child: ChildProcess; port: Promise<number>; exited: Promise<number | null> } {
+  function start(
+    dataDir: string,
+    config: string,
+  ): { child: ChildProcess; port: Promise<number>; exited: Promise<number | null> } {
     const child = spawn(process.execPath, [MAIN, '0', config], {
       env: { PATH: process.env.PATH, HOST: '127.0.0.1', BCRYPT_COST: '4', CHAT_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,7 +121,7 @@ describe('SIGTERM under load', () => {
     let output = '';
     const port = new Promise<number>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
-        output += chunk;
+        output += chunk.toString();
         const match = /listening on [\d.]+:(\d+)/.exec(output);
         if (match) resolve(Number(match[1]));
       };

@@ -59,7 +59,12 @@ afterAll(() => database.dispose());
 
 describe('the flow of PROTOCOL.md §5, line by line', () => {
   test('the channel’s server (server2) answers FEDJOIN and FEDSAY as in the example', async () => {
-    const server2 = await start({ address: B, port: await freePort(B), hostname: 'server2.com', peers: [{ host: FAKE, port: 1 }] });
+    const server2 = await start({
+      address: B,
+      port: await freePort(B),
+      hostname: 'server2.com',
+      peers: [{ host: FAKE, port: 1 }],
+    });
     const alice = await loggedIn(server2, B, 'alice');
     await run([alice, 'CREATE helloworld', 'RESULT CREATE helloworld 1'], [alice, 'JOIN helloworld', 'RESULT JOIN helloworld 1']);
 
@@ -78,7 +83,12 @@ describe('the flow of PROTOCOL.md §5, line by line', () => {
 
   test('the user’s server (server1) sends FEDJOIN and FEDSAY and passes the answers on as in the example', async () => {
     const server2 = await fake();
-    const server1 = await start({ address: A, port: await freePort(A), hostname: 'server1.com', peers: [{ host: FAKE, port: server2.port }] });
+    const server1 = await start({
+      address: A,
+      port: await freePort(A),
+      hostname: 'server1.com',
+      peers: [{ host: FAKE, port: server2.port }],
+    });
     const link = await server2.nextLink();
     clients.push(link);
     await link.expectLine('FEDERATE-OUT server1.com');
@@ -146,7 +156,10 @@ describe('federated servers', () => {
     await run([bea, 'CREATE room', 'RESULT CREATE room 1'], [bea, 'JOIN room', 'RESULT JOIN room 1']);
     await channelsBecome(alice, 'RESULT CHANNELS room:server-b');
     await channelsBecome(carol, 'RESULT CHANNELS room:server-b');
-    await run([alice, 'JOIN room:server-b', 'RESULT JOIN room:server-b 1'], [carol, 'JOIN room:server-b', 'RESULT JOIN room:server-b 1']);
+    await run(
+      [alice, 'JOIN room:server-b', 'RESULT JOIN room:server-b 1'],
+      [carol, 'JOIN room:server-b', 'RESULT JOIN room:server-b 1'],
+    );
 
     alice.send('SAY room:server-b hi from A');
     await alice.expectLine('RECV alice room:server-b hi from A');
@@ -330,7 +343,12 @@ describe('interop with peers using the original spellings', () => {
     'a bare %s is accepted from a listed address; FEDCHANNELS separated by "," is understood',
     async (spelling) => {
       const legacy = await fake();
-      const server = await start({ address: B, port: await freePort(B), hostname: 'server-b', peers: [{ host: FAKE, port: legacy.port }] });
+      const server = await start({
+        address: B,
+        port: await freePort(B),
+        hostname: 'server-b',
+        peers: [{ host: FAKE, port: legacy.port }],
+      });
       const bea = await loggedIn(server, B, 'bea');
       await run([bea, 'CREATE room', 'RESULT CREATE room 1']);
       const peer = await LineClient.connect(server.port, 'legacy', B, FAKE);
@@ -344,16 +362,24 @@ describe('interop with peers using the original spellings', () => {
     },
   );
 
-  test.each(['FEDERATE-CONFIRM', 'FEDERATECONFIRM', 'FEDCONFIRM'])('a bare %s completes a link this server opened', async (spelling) => {
-    const legacy = await fake();
-    const server = await start({ address: A, port: await freePort(A), hostname: 'server-a', peers: [{ host: FAKE, port: legacy.port }] });
-    const link = await legacy.nextLink();
-    clients.push(link);
-    await link.expectLine('FEDERATE-OUT server-a');
-    link.send(spelling);
-    await link.expectLine('FEDCHANNELS ');
-    link.send('FEDCHANNELS old');
-    const alice = await loggedIn(server, A, 'alice');
-    await channelsBecome(alice, `RESULT CHANNELS old:${FAKE}:${legacy.port}`);
-  });
+  test.each(['FEDERATE-CONFIRM', 'FEDERATECONFIRM', 'FEDCONFIRM'])(
+    'a bare %s completes a link this server opened',
+    async (spelling) => {
+      const legacy = await fake();
+      const server = await start({
+        address: A,
+        port: await freePort(A),
+        hostname: 'server-a',
+        peers: [{ host: FAKE, port: legacy.port }],
+      });
+      const link = await legacy.nextLink();
+      clients.push(link);
+      await link.expectLine('FEDERATE-OUT server-a');
+      link.send(spelling);
+      await link.expectLine('FEDCHANNELS ');
+      link.send('FEDCHANNELS old');
+      const alice = await loggedIn(server, A, 'alice');
+      await channelsBecome(alice, `RESULT CHANNELS old:${FAKE}:${legacy.port}`);
+    },
+  );
 });

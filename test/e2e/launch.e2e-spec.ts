@@ -167,7 +167,12 @@ describe('logs and health of the launched process', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as { level: number; time: string; msg: string });
     expect(entries.map((entry) => entry.msg)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^listening on /), 'connection opened', 'connection closed', 'SIGTERM received, shutting down']),
+      expect.arrayContaining([
+        expect.stringMatching(/^listening on /),
+        'connection opened',
+        'connection closed',
+        'SIGTERM received, shutting down',
+      ]),
     );
     for (const entry of entries) expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
@@ -190,7 +195,10 @@ describe('logs and health of the launched process', () => {
     const httpPort = await freePortOn('127.0.0.1');
     const check = (env: NodeJS.ProcessEnv) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [HEALTHCHECK], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, [HEALTHCHECK], {
+          env: { PATH: process.env.PATH, ...env },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let stderr = '';
         child.stderr?.on('data', (chunk) => (stderr += chunk));
         child.on('exit', (code) => resolve({ code, stderr }));
@@ -229,7 +237,11 @@ describe('launch() in process', () => {
 
   test('valid configuration starts a server that listens', async () => {
     const sink = output();
-    const result = await launch(['0'], { HOST: '127.0.0.1', CHAT_DATA_DIR: dataDir(), LOG_LEVEL: 'error', BCRYPT_COST: '4' }, sink);
+    const result = await launch(
+      ['0'],
+      { HOST: '127.0.0.1', CHAT_DATA_DIR: dataDir(), LOG_LEVEL: 'error', BCRYPT_COST: '4' },
+      sink,
+    );
     if (!('server' in result)) throw new Error(`did not start: ${sink.lines.join('')}`);
     try {
       const client = await LineClient.connect(result.server.address().port);

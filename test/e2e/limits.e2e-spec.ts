@@ -93,7 +93,9 @@ describe('idle connections (limits.unauthenticatedIdleSeconds)', () => {
 
 describe('slow readers (limits.sendQueueBytes)', () => {
   test('a client that stops reading is disconnected; the others are not held up', async () => {
-    await startWith({ limits: { sendQueueBytes: 65536, commandsPerSecond: 1_000_000, commandBurst: 1_000_000, maxQueuedCommands: 1_000_000 } });
+    await startWith({
+      limits: { sendQueueBytes: 65536, commandsPerSecond: 1_000_000, commandBurst: 1_000_000, maxQueuedCommands: 1_000_000 },
+    });
     const talker = await loggedIn('talker');
     await (async () => {
       talker.send('CREATE room');

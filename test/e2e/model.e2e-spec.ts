@@ -49,7 +49,7 @@ class ProtocolModel {
       case 'JOIN': {
         const members = this.channels.get(first);
         const ok = me !== undefined && members !== undefined && !members.has(me);
-        if (ok) members?.add(me as string);
+        if (ok) members?.add(me);
         reply(`RESULT JOIN ${first} ${ok ? 1 : 0}`);
         break;
       }
@@ -76,11 +76,20 @@ class ProtocolModel {
 const client = fc.integer({ min: 0, max: CLIENTS - 1 });
 const pick = (values: string[]) => fc.constantFrom(...values);
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { arbitrary: fc.record({ client, line: fc.tuple(pick(USERS), pick(PASSWORDS)).map(([u, p]) => `REGISTER ${u} ${p}`) }), weight: 1 },
-  { arbitrary: fc.record({ client, line: fc.tuple(pick(USERS), pick(PASSWORDS)).map(([u, p]) => `LOGIN ${u} ${p}`) }), weight: 2 },
+  {
+    arbitrary: fc.record({ client, line: fc.tuple(pick(USERS), pick(PASSWORDS)).map(([u, p]) => `REGISTER ${u} ${p}`) }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({ client, line: fc.tuple(pick(USERS), pick(PASSWORDS)).map(([u, p]) => `LOGIN ${u} ${p}`) }),
+    weight: 2,
+  },
   { arbitrary: fc.record({ client, line: pick(CHANNELS).map((c) => `CREATE ${c}`) }), weight: 1 },
   { arbitrary: fc.record({ client, line: pick(CHANNELS).map((c) => `JOIN ${c}`) }), weight: 3 },
-  { arbitrary: fc.record({ client, line: fc.tuple(pick(CHANNELS), pick(MESSAGES)).map(([c, m]) => `SAY ${c} ${m}`) }), weight: 5 },
+  {
+    arbitrary: fc.record({ client, line: fc.tuple(pick(CHANNELS), pick(MESSAGES)).map(([c, m]) => `SAY ${c} ${m}`) }),
+    weight: 5,
+  },
   { arbitrary: fc.record({ client, line: fc.constant('CHANNELS') }), weight: 1 },
   { arbitrary: fc.record({ client, reconnect: fc.constant(true as const) }), weight: 1 },
 );
@@ -103,7 +112,9 @@ test('the server answers random multi-client sessions exactly as the protocol mo
     fc.asyncProperty(fc.array(step, { minLength: 20, maxLength: 80 }), async (randomSteps) => {
       const steps = [...PROLOGUE, ...randomSteps];
       const server = await TestServer.start(await database.fresh(), { limits: { loginFailuresPerMinute: 1_000_000 } });
-      const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, index) => LineClient.connect(server.port, `client${index}`)));
+      const clients = await Promise.all(
+        Array.from({ length: CLIENTS }, (_, index) => LineClient.connect(server.port, `client${index}`)),
+      );
       const model = new ProtocolModel();
       try {
         for (const each of steps) {

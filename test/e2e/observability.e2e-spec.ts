@@ -6,7 +6,10 @@ import { LineClient } from './harness/line-client';
 import { LEVEL, LogCapture } from './harness/log-capture';
 import { TestServer } from './harness/test-server';
 
-async function withHttp(database: { fresh(): Promise<{ url?: string; dataDir: string }> }, logs?: LogCapture): Promise<TestServer> {
+async function withHttp(
+  database: { fresh(): Promise<{ url?: string; dataDir: string }> },
+  logs?: LogCapture,
+): Promise<TestServer> {
   return TestServer.start(await database.fresh(), { http: { port: await freePort('127.0.0.1') } }, { logDestination: logs });
 }
 
@@ -26,7 +29,7 @@ for (const database of testDatabases()) {
 
     afterAll(async () => {
       await server.stop();
-      await database.dispose();
+      database.dispose();
     });
 
     // "/healthz: the process is alive."
@@ -127,7 +130,10 @@ describe('readiness during a shutdown', () => {
 
   test('/readyz turns 503 as soon as a shutdown begins, while commands in progress finish', async () => {
     // A slow bcrypt keeps the REGISTER in progress while the shutdown waits for it.
-    const server = await TestServer.start(await database.fresh(), { bcryptCost: 13, http: { port: await freePort('127.0.0.1') } });
+    const server = await TestServer.start(await database.fresh(), {
+      bcryptCost: 13,
+      http: { port: await freePort('127.0.0.1') },
+    });
     const { http } = server;
     const client = await LineClient.connect(server.port);
     client.send('REGISTER slow pw');
@@ -148,7 +154,12 @@ describe('federation links in the metrics', () => {
 
   test('chat_federation_links_up counts the peers with a live link', async () => {
     const [portA, portB] = [await freePort('127.0.0.2'), await freePort('127.0.0.3')];
-    const a = await startFederated(database, { address: '127.0.0.2', port: portA, hostname: 'a.test', peers: [{ host: '127.0.0.3', port: portB }] });
+    const a = await startFederated(database, {
+      address: '127.0.0.2',
+      port: portA,
+      hostname: 'a.test',
+      peers: [{ host: '127.0.0.3', port: portB }],
+    });
     const b = await TestServer.start(await database.fresh(), {
       host: '127.0.0.3',
       port: portB,
@@ -157,9 +168,17 @@ describe('federation links in the metrics', () => {
       http: { port: await freePort('127.0.0.3') },
     });
     try {
-      await eventually(async () => expect(sample(await scrape(b.http), 'chat_federation_links_up')).toBe(1), 10000, 'the link to come up');
+      await eventually(
+        async () => expect(sample(await scrape(b.http), 'chat_federation_links_up')).toBe(1),
+        10000,
+        'the link to come up',
+      );
       await a.stop();
-      await eventually(async () => expect(sample(await scrape(b.http), 'chat_federation_links_up')).toBe(0), 10000, 'the link to go down');
+      await eventually(
+        async () => expect(sample(await scrape(b.http), 'chat_federation_links_up')).toBe(0),
+        10000,
+        'the link to go down',
+      );
     } finally {
       await a.stop();
       await b.stop();
@@ -181,8 +200,19 @@ describe('logs', () => {
       await eventually(async () => expect(logs.entries.map((entry) => entry.msg)).toContain('connection closed'));
       const lines = logs.entries.filter((entry) => entry.context === 'LineServer' && entry.msg.startsWith('connection'));
       expect(lines).toEqual([
-        expect.objectContaining({ level: LEVEL.info, msg: 'connection opened', conn: expect.stringMatching(/^c\d+$/), remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }),
-        expect.objectContaining({ level: LEVEL.info, msg: 'connection closed', user: 'carol', reason: 'closed by the other side', bytesIn: expect.any(Number) }),
+        expect.objectContaining({
+          level: LEVEL.info,
+          msg: 'connection opened',
+          conn: expect.stringMatching(/^c\d+$/),
+          remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        }),
+        expect.objectContaining({
+          level: LEVEL.info,
+          msg: 'connection closed',
+          user: 'carol',
+          reason: 'closed by the other side',
+          bytesIn: expect.any(Number),
+        }),
       ]);
       expect(lines[0].conn).toBe(lines[1].conn);
     } finally {
@@ -208,11 +238,19 @@ describe('logs', () => {
 
   test('a connection closed for going over a limit is logged as a warning with the reason', async () => {
     const logs = new LogCapture();
-    const server = await TestServer.start(await database.fresh(), { logLevel: 'info', limits: { unauthenticatedIdleSeconds: 1 } }, { logDestination: logs });
+    const server = await TestServer.start(
+      await database.fresh(),
+      { logLevel: 'info', limits: { unauthenticatedIdleSeconds: 1 } },
+      { logDestination: logs },
+    );
     try {
       const idle = await LineClient.connect(server.port);
       await idle.expectClosed(5000);
-      await eventually(async () => expect(logs.atLeast(LEVEL.warn)).toEqual([expect.objectContaining({ msg: 'connection closed', reason: 'idle without logging in' })]));
+      await eventually(async () =>
+        expect(logs.atLeast(LEVEL.warn)).toEqual([
+          expect.objectContaining({ msg: 'connection closed', reason: 'idle without logging in' }),
+        ]),
+      );
     } finally {
       await server.stop();
     }
@@ -239,7 +277,11 @@ for (const database of testDatabases().filter(({ name }) => name === 'postgres')
         await proxy.cut();
         const down = await httpGet(server.http, '/readyz');
         expect(down.status).toBe(503);
-        expect(JSON.parse(down.body)).toMatchObject({ status: 'error', error: { database: { status: 'down' } }, info: { transport: { status: 'up' } } });
+        expect(JSON.parse(down.body)).toMatchObject({
+          status: 'error',
+          error: { database: { status: 'down' } },
+          info: { transport: { status: 'up' } },
+        });
         expect((await httpGet(server.http, '/healthz')).status).toBe(200);
         const client = await LineClient.connect(server.port);
         client.send('REGISTER during outage');
@@ -247,7 +289,11 @@ for (const database of testDatabases().filter(({ name }) => name === 'postgres')
         expect(sample(await scrape(server.http), 'chat_database_errors_total')).toBeGreaterThan(errorsBefore);
 
         await proxy.open();
-        await eventually(async () => expect((await httpGet(server.http, '/readyz')).status).toBe(200), 15000, '/readyz to answer 200 again');
+        await eventually(
+          async () => expect((await httpGet(server.http, '/readyz')).status).toBe(200),
+          15000,
+          '/readyz to answer 200 again',
+        );
         client.send('REGISTER after outage');
         await client.expectLine('RESULT REGISTER 1', 10000);
         client.close();

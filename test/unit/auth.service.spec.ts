@@ -8,7 +8,7 @@ import { Session } from '../../src/transport/session';
 
 jest.mock('bcrypt', () => {
   const actual = jest.requireActual<typeof import('bcrypt')>('bcrypt');
-  return { ...actual, compare: jest.fn(actual.compare) };
+  return { ...actual, compare: jest.fn((data: string, encrypted: string) => actual.compare(data, encrypted)) };
 });
 
 const compareSpy = compare as jest.MockedFunction<typeof compare>;

@@ -1,6 +1,12 @@
 import { ChartRow, describeRates, logTicks, renderChart, shortNumber, tickStep } from '../../bench/chart';
 
-const row = (members: number, senders: number, mode: string, server: [number, number], reference: [number, number]): ChartRow => ({
+const row = (
+  members: number,
+  senders: number,
+  mode: string,
+  server: [number, number],
+  reference: [number, number],
+): ChartRow => ({
   members,
   senders,
   mode,
@@ -44,11 +50,17 @@ describe('bench chart', () => {
   });
 
   it('draws one line per target and sender count in each panel, through every channel size', () => {
-    const federation = [row(100, 1, 'window 32', [500_000, 50], [1_000_000, 25]), row(1000, 1, 'window 32', [700_000, 60], [2_100_000, 38])];
+    const federation = [
+      row(100, 1, 'window 32', [500_000, 50], [1_000_000, 25]),
+      row(1000, 1, 'window 32', [700_000, 60], [2_100_000, 38]),
+    ];
     const svg = renderChart(rows, federation, 'a subtitle & more');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
-    const lines = [...svg.matchAll(/<polyline [^>]*points="([^"]*)"><title>([^<]*)<\/title>/g)].map((match) => ({ label: match[2], points: match[1].split(' ').length }));
+    const lines = [...svg.matchAll(/<polyline [^>]*points="([^"]*)"><title>([^<]*)<\/title>/g)].map((match) => ({
+      label: match[2],
+      points: match[1].split(' ').length,
+    }));
     expect(lines).toEqual([
       { label: 'server, 1 sender', points: 3 },
       { label: 'reference, 1 sender', points: 3 },

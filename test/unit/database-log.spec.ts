@@ -10,10 +10,18 @@ describe('DatabaseLog', () => {
   test('a failed query is counted and logged with its query text but not its parameters', () => {
     const { log, logs } = databaseLog();
     const failure = Object.assign(new Error('relation "users" does not exist'), { code: '42P01' });
-    (log.logQueryError as (error: Error, query: string, parameters: unknown[]) => void)(failure, 'INSERT INTO users VALUES ($1, $2)', ['bob', '$2b$10$hash']);
+    (log.logQueryError as (error: Error, query: string, parameters: unknown[]) => void)(
+      failure,
+      'INSERT INTO users VALUES ($1, $2)',
+      ['bob', '$2b$10$hash'],
+    );
     expect(log.errors).toBe(1);
     expect(logs.entries).toEqual([
-      expect.objectContaining({ level: LEVEL.error, msg: 'database query failed: relation "users" does not exist', query: 'INSERT INTO users VALUES ($1, $2)' }),
+      expect.objectContaining({
+        level: LEVEL.error,
+        msg: 'database query failed: relation "users" does not exist',
+        query: 'INSERT INTO users VALUES ($1, $2)',
+      }),
     ]);
     expect(logs.raw.join('')).not.toContain('$2b$10$hash');
   });
@@ -29,7 +37,10 @@ describe('DatabaseLog', () => {
     const { log, logs } = databaseLog();
     log.connectionFailed(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
     expect(log.errors).toBe(1);
-    expect(logs.entries[0]).toMatchObject({ level: LEVEL.error, msg: 'cannot connect to the database: connect ECONNREFUSED 127.0.0.1:5432' });
+    expect(logs.entries[0]).toMatchObject({
+      level: LEVEL.error,
+      msg: 'cannot connect to the database: connect ECONNREFUSED 127.0.0.1:5432',
+    });
   });
 
   test("the pool's warning about a lost connection counts as an error; other messages are detail", () => {

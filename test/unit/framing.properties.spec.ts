@@ -41,7 +41,9 @@ function expectedFrames(bytes: Buffer, max = MAX): Frame[] {
 }
 
 const plain = (frames: Frame[]) =>
-  frames.map((frame) => (frame.kind === 'line' ? ['line', frame.bytes.toString('hex')] : ['overflow', frame.prefix.toString('hex')]));
+  frames.map((frame) =>
+    frame.kind === 'line' ? ['line', frame.bytes.toString('hex')] : ['overflow', frame.prefix.toString('hex')],
+  );
 
 const streamBytes = fc
   .array(fc.oneof(fc.constantFrom(0x0a, 0x0d, 0x20), fc.integer({ min: 0, max: 255 })), { maxLength: 400 })
@@ -83,7 +85,9 @@ const SYNTAX: Record<string, CommandSyntax> = {
   CHANNELS: { fields: [], canFail: false, lenient: true },
 };
 const parser = new CommandParser((verb) => SYNTAX[verb]);
-const word = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter((text) => !text.includes(' ') && !text.includes('\n'));
+const word = fc
+  .string({ unit: 'grapheme', minLength: 1, maxLength: 12 })
+  .filter((text) => !text.includes(' ') && !text.includes('\n'));
 
 describe('CommandParser properties', () => {
   test('any bytes at all either parse, are refused, or are ignored — never throw', () => {
@@ -97,14 +101,18 @@ describe('CommandParser properties', () => {
 
   test('a SAY message comes back byte for byte, whatever its spaces', () => {
     fc.assert(
-      fc.property(word, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).filter((text) => !text.includes('\n')), (channel, message) => {
-        const outcome = parser.parse({ kind: 'line', bytes: Buffer.from(`SAY ${channel} ${message}`) });
-        expect(outcome).toEqual({
-          kind: 'command',
-          command: { verb: 'SAY', args: { channel, message }, subject: undefined },
-          failure: { kind: 'result', verb: 'SAY', ok: false, subject: undefined },
-        });
-      }),
+      fc.property(
+        word,
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).filter((text) => !text.includes('\n')),
+        (channel, message) => {
+          const outcome = parser.parse({ kind: 'line', bytes: Buffer.from(`SAY ${channel} ${message}`) });
+          expect(outcome).toEqual({
+            kind: 'command',
+            command: { verb: 'SAY', args: { channel, message }, subject: undefined },
+            failure: { kind: 'result', verb: 'SAY', ok: false, subject: undefined },
+          });
+        },
+      ),
     );
   });
 

@@ -79,9 +79,7 @@ describe('LineFramer', () => {
 
     it('joins a line split over several chunks', () => {
       const framer = new LineFramer(MAX);
-      expect(lines(pushAll(framer, [Buffer.from('SA'), Buffer.from('Y a '), Buffer.from('hi\n')]))).toEqual([
-        'SAY a hi',
-      ]);
+      expect(lines(pushAll(framer, [Buffer.from('SA'), Buffer.from('Y a '), Buffer.from('hi\n')]))).toEqual(['SAY a hi']);
     });
 
     it('joins a line sent byte by byte', () => {
@@ -129,9 +127,7 @@ describe('LineFramer', () => {
       const framer = new LineFramer(MAX);
       const line = 'abcdefghijklmnopq';
       expect(line).toHaveLength(MAX + 1);
-      expect(framer.push(Buffer.from(`${line}\n`))).toEqual([
-        { kind: 'overflow', prefix: Buffer.from(line.slice(0, MAX)) },
-      ]);
+      expect(framer.push(Buffer.from(`${line}\n`))).toEqual([{ kind: 'overflow', prefix: Buffer.from(line.slice(0, MAX)) }]);
     });
 
     it('frames the line after an overflowing line normally', () => {

@@ -301,24 +301,18 @@ describe('loadSettings', () => {
     it('refuses a YAML scalar document', () => {
       const path = file('just some words\n');
       const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
-      expect(error.message).toBe(
-        `${path}: expected a mapping of configuration keys or a list of <host>:<port> lines`,
-      );
+      expect(error.message).toBe(`${path}: expected a mapping of configuration keys or a list of <host>:<port> lines`);
     });
 
     it('refuses a YAML list document', () => {
       const path = file('- port\n- host\n');
       const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
-      expect(error.message).toBe(
-        `${path}: expected a mapping of configuration keys or a list of <host>:<port> lines`,
-      );
+      expect(error.message).toBe(`${path}: expected a mapping of configuration keys or a list of <host>:<port> lines`);
     });
 
     it('refuses an unknown top-level key, naming the file and the key', () => {
       const path = file('port: 4401\ncolour: red\n');
-      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
-        `${path}: unknown key colour`,
-      );
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(`${path}: unknown key colour`);
     });
 
     it('refuses an unknown nested key with its full dotted name', () => {
@@ -448,7 +442,9 @@ describe('loadSettings', () => {
 
     it('refuses an unknown key under http', () => {
       const path = file('http:\n  host: 0.0.0.0\n');
-      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(`${path}: unknown key http.host`);
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: unknown key http.host`,
+      );
     });
 
     it('refuses a non-integer PORT, naming the variable and the key', () => {
@@ -547,6 +543,7 @@ describe('parseLaunchArguments', () => {
   it('prints the package version through print for --version', () => {
     const print = jest.fn();
     expect(() => parseLaunchArguments(['--version'], print)).toThrow();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json lies outside the test tree
     const { version } = require('../../package.json') as { version: string };
     expect(print.mock.calls.join('')).toBe(`${version}\n`);
   });

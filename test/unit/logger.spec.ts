@@ -5,7 +5,9 @@ describe('createLogger', () => {
   test('writes one JSON object per line with an ISO time', () => {
     const logs = new LogCapture();
     createLogger({ logLevel: 'info', logFormat: 'json' }, logs).info({ conn: 'c1' }, 'connection opened');
-    expect(logs.entries).toEqual([{ level: LEVEL.info, time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), conn: 'c1', msg: 'connection opened' }]);
+    expect(logs.entries).toEqual([
+      { level: LEVEL.info, time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), conn: 'c1', msg: 'connection opened' },
+    ]);
   });
 
   test('drops lines below the configured level', () => {
@@ -18,7 +20,10 @@ describe('createLogger', () => {
 
   test('never writes a field named password', () => {
     const logs = new LogCapture();
-    createLogger({ logLevel: 'info', logFormat: 'json' }, logs).info({ password: 'hunter2', nested: { password: 'hunter2' } }, 'oops');
+    createLogger({ logLevel: 'info', logFormat: 'json' }, logs).info(
+      { password: 'hunter2', nested: { password: 'hunter2' } },
+      'oops',
+    );
     expect(logs.raw.join('')).not.toContain('hunter2');
     expect(logs.entries[0]).toMatchObject({ password: '[redacted]', nested: { password: '[redacted]' } });
   });
@@ -52,7 +57,12 @@ describe('NestLogger', () => {
     logger.error('handler failed', 'Error: boom\n    at x', 'ExceptionsHandler');
     logger.error('plain failure', 'Shutdown');
     expect(logs.entries).toEqual([
-      expect.objectContaining({ level: LEVEL.error, context: 'ExceptionsHandler', stack: 'Error: boom\n    at x', msg: 'handler failed' }),
+      expect.objectContaining({
+        level: LEVEL.error,
+        context: 'ExceptionsHandler',
+        stack: 'Error: boom\n    at x',
+        msg: 'handler failed',
+      }),
       expect.objectContaining({ level: LEVEL.error, context: 'Shutdown', msg: 'plain failure' }),
     ]);
     expect(logs.entries[1]).not.toHaveProperty('stack');

@@ -131,7 +131,11 @@ describe('pgliteDriver', () => {
       let finished = 0;
       const ticker = setInterval(() => ticks.push(finished), 1);
       // As TypeORM runs them: each statement takes the connection from the pool, runs, gives it back.
-      await Promise.all(Array.from({ length: 2000 }, (_, index) => withClient((client) => client.query('SELECT $1::int AS x', [index])).then(() => finished++)));
+      await Promise.all(
+        Array.from({ length: 2000 }, (_, index) =>
+          withClient((client) => client.query('SELECT $1::int AS x', [index])).then(() => finished++),
+        ),
+      );
       clearInterval(ticker);
       expect(finished).toBe(2000);
       // The burst lasts many slices: the timer ran in between its statements several times.
@@ -155,7 +159,9 @@ describe('pgliteDriver', () => {
 
     it('runs several statements without parameters in order, each seeing the effect of the one before', async () => {
       const result = await withClient((client) =>
-        client.query('CREATE TEMP TABLE multi2 (n int); INSERT INTO multi2 VALUES (1), (2); SELECT count(*)::int AS n FROM multi2'),
+        client.query(
+          'CREATE TEMP TABLE multi2 (n int); INSERT INTO multi2 VALUES (1), (2); SELECT count(*)::int AS n FROM multi2',
+        ),
       );
       expect(result.rows).toEqual([{ n: 2 }]);
     });

@@ -76,9 +76,7 @@ describe('resultOf', () => {
   });
 
   it('builds the failure reply of a command without subject', () => {
-    expect(serialize(resultOf({ verb: 'LOGIN', args: { user: 'bob', password: 'x' } }, false))).toBe(
-      'RESULT LOGIN 0\n',
-    );
+    expect(serialize(resultOf({ verb: 'LOGIN', args: { user: 'bob', password: 'x' } }, false))).toBe('RESULT LOGIN 0\n');
   });
 
   it('serializes the failure reply of a command with subject as "RESULT <VERB> <subject> 0"', () => {

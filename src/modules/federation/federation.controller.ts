@@ -66,7 +66,10 @@ export class FederationController {
 
   // FEDRECV <touser> <fromuser> <channel>:<channelhost> <message…>
   @Verb('FEDRECV', { fields: ['to', 'from', 'channel'], rest: 'message', ...ON_LINK })
-  fedRecv(@Payload() command: Command<{ to: string; from: string; channel: string; message: string }>, @Ctx() context: LineContext): void {
+  fedRecv(
+    @Payload() command: Command<{ to: string; from: string; channel: string; message: string }>,
+    @Ctx() context: LineContext,
+  ): void {
     const { to, from, channel, message } = command.args;
     this.federation.peerRecv(context.getSession(), to, from, channel, message);
   }

@@ -32,16 +32,17 @@ export class ChatMetrics {
     // Node's process metrics, among them the event-loop lag (nodejs_eventloop_lag_*).
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
-    const read = this;
+    // Read at scrape time; prom-client calls collect() with the metric as `this`.
+    const scraped = (): TransportStats => this.stats;
     new Gauge({
       name: 'chat_connections',
       help: 'Open TCP connections: clients and federation links.',
       registers,
       collect() {
-        this.set(read.stats.connectionsOpen);
+        this.set(scraped().connectionsOpen);
       },
     });
-    total('chat_connections_opened_total', 'TCP connections opened since start.', () => read.stats.connectionsOpened);
+    total('chat_connections_opened_total', 'TCP connections opened since start.', () => scraped().connectionsOpened);
     new Gauge({
       name: 'chat_users_logged_in',
       help: 'Users logged in on this server.',
@@ -57,14 +58,14 @@ export class ChatMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [verb, counts] of read.stats.commands) {
+        for (const [verb, counts] of scraped().commands) {
           for (const [outcome, count] of Object.entries(counts)) this.inc({ verb, outcome }, count);
         }
       },
     });
     total('chat_recv_deliveries_total', 'RECV lines handed to connections of channel members.', () => presence.delivered);
-    total('chat_received_bytes_total', 'Bytes read from TCP connections.', () => read.stats.bytesReceived);
-    total('chat_sent_bytes_total', 'Bytes written to TCP connections.', () => read.stats.bytesSent);
+    total('chat_received_bytes_total', 'Bytes read from TCP connections.', () => scraped().bytesReceived);
+    total('chat_sent_bytes_total', 'Bytes written to TCP connections.', () => scraped().bytesSent);
     new Gauge({
       name: 'chat_federation_links_up',
       help: 'Peer servers with a live federation link.',
@@ -73,7 +74,11 @@ export class ChatMetrics {
         this.set(links.linksUp);
       },
     });
-    total('chat_database_errors_total', 'Database queries that failed and connections that could not be opened.', () => databaseLog.errors);
+    total(
+      'chat_database_errors_total',
+      'Database queries that failed and connections that could not be opened.',
+      () => databaseLog.errors,
+    );
 
     function total(name: string, help: string, value: () => number): void {
       new Counter({

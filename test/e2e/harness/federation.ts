@@ -40,7 +40,9 @@ export async function eventually(check: () => Promise<void>, timeoutMs = 10000, 
       return;
     } catch (error) {
       if (Date.now() > deadline) {
-        throw new Error(`${what} did not hold within ${timeoutMs} ms (a link that never came up?): ${(error as Error).message}`);
+        throw new Error(`${what} did not hold within ${timeoutMs} ms (a link that never came up?): ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       await delay(100);
     }

@@ -8,11 +8,11 @@ export interface HttpAnswer {
 
 /** GET `path` from a server's health and metrics port, with a timeout that says what hung. */
 export async function httpGet(address: AddressInfo, path: string, timeoutMs = 5000): Promise<HttpAnswer> {
-  const response = await fetch(`http://${address.address}:${address.port}${path}`, { signal: AbortSignal.timeout(timeoutMs) }).catch(
-    (error: Error) => {
-      throw new Error(`GET ${path} got no answer within ${timeoutMs} ms: ${error.message}`);
-    },
-  );
+  const response = await fetch(`http://${address.address}:${address.port}${path}`, {
+    signal: AbortSignal.timeout(timeoutMs),
+  }).catch((error: Error) => {
+    throw new Error(`GET ${path} got no answer within ${timeoutMs} ms: ${error.message}`);
+  });
   return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: await response.text() };
 }
 

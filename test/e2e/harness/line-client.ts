@@ -127,7 +127,9 @@ export class LineClient {
     while (this.lines.length === 0) {
       if (this.ended) throw new Error(`${this.name}: ${what}, but the server closed the connection`);
       if (Date.now() >= deadline) {
-        throw new Error(`${this.name}: ${what}, but nothing came within ${timeoutMs} ms (server stalled, or the reply was never sent)`);
+        throw new Error(
+          `${this.name}: ${what}, but nothing came within ${timeoutMs} ms (server stalled, or the reply was never sent)`,
+        );
       }
       await this.waitForActivity(deadline - Date.now());
     }
@@ -136,13 +138,12 @@ export class LineClient {
 
   private waitForActivity(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(1, ms));
-      const self = this;
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
-        if (self.waiter === done) self.waiter = undefined;
+        if (this.waiter === done) this.waiter = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
       this.waiter = done;
     });
   }

@@ -67,5 +67,4 @@ export class TestServer {
     this.server = undefined;
     await server?.close();
   }
-
 }
