@@ -5,6 +5,7 @@ export interface ClientArguments {
   readonly port: number;
   readonly script?: string;
   readonly waitMs: number;
+  readonly timeoutMs: number;
 }
 
 function wholeNumber(name: string, max: number) {
@@ -15,7 +16,14 @@ function wholeNumber(name: string, max: number) {
   };
 }
 
-/** `chat-client [host] [port] [--script FILE] [--wait MS]`; undefined after --help or --version. */
+const EXIT_CODES = `
+Exit codes:
+  0  every command was answered (script mode), or the user quit (interactive mode)
+  1  cannot connect, or the connection was lost before the input ended or while replies were owed
+  2  bad arguments, or a --script file that cannot be read
+  3  script mode: replies still missing after --timeout`;
+
+/** `chat-client [host] [port] [--script FILE] [--wait MS] [--timeout MS]`; undefined after --help or --version. */
 export function parseClientArguments(argv: readonly string[], print: (text: string) => void): ClientArguments | undefined {
   const program = new Command('chat-client')
     .description('Terminal client for the chat server: interactive on a terminal, script mode otherwise')
@@ -24,10 +32,17 @@ export function parseClientArguments(argv: readonly string[], print: (text: stri
     .option('--script <file>', 'send the lines of <file> (script mode, even on a terminal)')
     .option(
       '--wait <ms>',
-      'script mode: after the input ends, exit once no line has arrived for this long',
+      'script mode: once every command is answered and the input has ended, exit when no line has arrived for this long',
       wholeNumber('--wait', 600000),
       500,
     )
+    .option(
+      '--timeout <ms>',
+      'script mode: after the input ends, fail (exit 3) when no owed reply has arrived for this long',
+      wholeNumber('--timeout', 3600000),
+      30000,
+    )
+    .addHelpText('after', EXIT_CODES)
     .exitOverride()
     .configureOutput({ writeOut: print, writeErr: print });
   try {
@@ -37,6 +52,6 @@ export function parseClientArguments(argv: readonly string[], print: (text: stri
     throw error;
   }
   const [host, port] = program.processedArgs as [string, number];
-  const { script, wait } = program.opts<{ script?: string; wait: number }>();
-  return { host, port, script, waitMs: wait };
+  const { script, wait, timeout } = program.opts<{ script?: string; wait: number; timeout: number }>();
+  return { host, port, script, waitMs: wait, timeoutMs: timeout };
 }

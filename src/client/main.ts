@@ -2,7 +2,7 @@
 import { accessSync, constants, createReadStream } from 'node:fs';
 import { ClientArguments, parseClientArguments } from './client-arguments';
 import { InteractiveClient } from './interactive-mode';
-import { runScript } from './script-mode';
+import { EXIT, runScript } from './script-mode';
 import { Style } from './style';
 
 async function main(): Promise<number> {
@@ -10,15 +10,15 @@ async function main(): Promise<number> {
   try {
     args = parseClientArguments(process.argv.slice(2), (text) => process.stderr.write(text));
   } catch {
-    return 2;
+    return EXIT.arguments;
   }
-  if (!args) return 0;
+  if (!args) return EXIT.ok;
   if (args.script) {
     try {
       accessSync(args.script, constants.R_OK);
     } catch (error) {
       process.stderr.write(`chat-client: cannot read ${args.script}: ${(error as NodeJS.ErrnoException).code}\n`);
-      return 2;
+      return EXIT.arguments;
     }
   }
   if (args.script || !process.stdin.isTTY) {
@@ -29,6 +29,7 @@ async function main(): Promise<number> {
       output: process.stdout,
       errors: process.stderr,
       waitMs: args.waitMs,
+      timeoutMs: args.timeoutMs,
     });
   }
   return new InteractiveClient({

@@ -22,7 +22,8 @@ export const HELP = [
   '  /say <channel> <message>  send one message to <channel>',
   '  /channels                 list the channels',
   '  /raw <line>               send a protocol line as it is',
-  '  /help, /quit (or /exit)',
+  '  /help                     this list',
+  '  /quit or /exit            leave the client (so do Ctrl-D on an empty line and Ctrl-C)',
   'Lines starting with a protocol word (REGISTER, LOGIN, CREATE, JOIN, SAY, CHANNELS) are sent as they are;',
   'other text goes to the channel chosen with /switch (start it with // to send a leading /).',
 ].join('\n');

@@ -362,6 +362,12 @@ describe('HELP', () => {
     },
   );
 
+  it('names every way to quit that the client accepts', () => {
+    expect(HELP).toMatch(/\/quit or \/exit .*Ctrl-D on an empty line and Ctrl-C/);
+    expect(interpret('/quit', undefined)).toEqual({ kind: 'quit' });
+    expect(interpret('/exit', undefined)).toEqual({ kind: 'quit' });
+  });
+
   it('mentions // for a message starting with /', () => {
     expect(HELP).toContain('//');
   });
