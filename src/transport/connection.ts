@@ -40,7 +40,9 @@ function flushAll(): void {
 /**
  * One client socket. Its frames are handled strictly one after another, so replies leave in the
  * order the commands came in even though handlers are asynchronous. When the socket closes, a
- * final CLOSED item runs after every command already received.
+ * final CLOSED item runs after every command already received. After the other side half-closes,
+ * the socket is ended once every command is answered and every answer owed later (`awaitSettled`)
+ * has settled.
  */
 export class Connection implements Session {
   role: SessionRole = 'client';
@@ -61,6 +63,9 @@ export class Connection implements Session {
   private accepting = true;
   private idleTimer?: NodeJS.Timeout;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Answers still owed after their commands were handled; see `awaitSettled`. */
+  private holds = 0;
+  private readonly releaseWaiters: Array<() => void> = [];
   private readonly finished: Promise<void>;
   private markFinished!: () => void;
 
@@ -120,6 +125,13 @@ export class Connection implements Session {
     this.socket.destroy();
   }
 
+  awaitSettled(settled: Promise<unknown>): void {
+    if (this.socketClosed) return;
+    this.holds++;
+    const release = (): void => this.release();
+    void settled.then(release, release);
+  }
+
   /** Disconnects for going over a limit; commands still waiting are discarded, not run. */
   private drop(reason: string): void {
     if (this.socketClosed) return;
@@ -133,13 +145,17 @@ export class Connection implements Session {
     if (this.role === 'client' && this.user === undefined) this.drop('idle without logging in');
   }
 
-  /** Stops reading, lets the commands already received finish, then closes the socket. */
+  /**
+   * Stops reading, lets the commands already received finish, waits for the answers still owed,
+   * then closes the socket. The grace bounds both that wait and the wait for the other side to close.
+   */
   async shutdown(graceMs: number): Promise<void> {
     this.closeReason ??= 'server shutting down';
     this.stopReading();
     await this.idle();
-    this.socket.end();
     const timer = setTimeout(() => this.socket.destroy(), graceMs);
+    await this.released();
+    this.socket.end();
     await this.finished;
     clearTimeout(timer);
   }
@@ -156,7 +172,7 @@ export class Connection implements Session {
     if (this.accepting) this.flushPartial();
     this.stopReading();
     this.readEnded = true;
-    if (!this.draining) this.socket.end();
+    this.endAfterHalfClose();
   }
 
   private onClose(): void {
@@ -164,6 +180,7 @@ export class Connection implements Session {
     this.socketClosed = true;
     clearTimeout(this.idleLimit);
     this.stopReading();
+    for (const waiter of this.releaseWaiters.splice(0)) waiter();
     this.enqueue(CLOSED);
   }
 
@@ -224,13 +241,29 @@ export class Connection implements Session {
       }
     }
     this.draining = false;
-    // A client that half-closed after its last command gets its replies, then our FIN.
-    if (this.readEnded && !this.socketClosed) this.socket.end();
+    this.endAfterHalfClose();
     for (const waiter of this.idleWaiters.splice(0)) waiter();
   }
 
   private idle(): Promise<void> {
     if (!this.draining && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private release(): void {
+    if (--this.holds > 0) return;
+    for (const waiter of this.releaseWaiters.splice(0)) waiter();
+    this.endAfterHalfClose();
+  }
+
+  /** Resolves when no answer is owed any more, or when the socket is gone. */
+  private released(): Promise<void> {
+    if (this.holds === 0 || this.socketClosed) return Promise.resolve();
+    return new Promise((resolve) => this.releaseWaiters.push(resolve));
+  }
+
+  /** A client that half-closed gets every reply and every answer it is owed, then our FIN. */
+  private endAfterHalfClose(): void {
+    if (this.readEnded && !this.draining && this.holds === 0 && !this.socketClosed) this.socket.end();
   }
 }

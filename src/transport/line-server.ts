@@ -66,12 +66,19 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     });
   }
 
-  /** Stops accepting, finishes the commands already received, closes every client. */
+  /**
+   * Stops accepting, finishes the commands already received, closes every client, then the links:
+   * until then they still carry the answers that clients are owed (a remote SAY's RECV).
+   */
   async close(): Promise<void> {
     this.closing = true;
     if (this.server.listening) this.server.close();
     const grace = this.options.shutdownGraceMs ?? 5000;
-    await Promise.all([...this.connections].map((connection) => connection.shutdown(grace)));
+    const connections = [...this.connections];
+    const clients = connections.filter((connection) => connection.role === 'client');
+    await Promise.all(clients.map((connection) => connection.shutdown(grace)));
+    const links = connections.filter((connection) => connection.role !== 'client');
+    await Promise.all(links.map((connection) => connection.shutdown(grace)));
   }
 
   address(): AddressInfo {

@@ -21,4 +21,11 @@ export interface Session {
   deliver(line: string | Uint8Array): void;
   /** Closes the connection (used for links). */
   close(): void;
+  /**
+   * Marks an answer this session is still owed (the outcome of a remote request, which arrives
+   * after its command has been handled): a client that has half-closed, or a shutdown within its
+   * grace, keeps the connection open until `settled` settles. The caller bounds it (a timeout).
+   * Optional so that a session which never closes on its own (a test double) may leave it out.
+   */
+  awaitSettled?(settled: Promise<unknown>): void;
 }

@@ -234,6 +234,70 @@ describe('federated servers', () => {
   });
 });
 
+describe('a client that half-closes after a remote request', () => {
+  /** server1 (bob's) and server2 (the channel's), alice in `room` on server2, bob logged in on server1. */
+  async function pair(): Promise<{ alice: LineClient; bob: LineClient }> {
+    const [portA, portB] = [await freePort(A), await freePort(B)];
+    const server1 = await start({ address: A, port: portA, hostname: 'server1.com', peers: [{ host: B, port: portB }] });
+    const server2 = await start({ address: B, port: portB, hostname: 'server2.com', peers: [{ host: A, port: portA }] });
+    const alice = await loggedIn(server2, B, 'alice');
+    await run([alice, 'CREATE room', 'RESULT CREATE room 1'], [alice, 'JOIN room', 'RESULT JOIN room 1']);
+    const bob = await loggedIn(server1, A, 'bob');
+    await channelsBecome(bob, 'RESULT CHANNELS room:server2.com');
+    return { alice, bob };
+  }
+
+  test('gets its own RECV of a remote SAY, then the server’s FIN', async () => {
+    const { alice, bob } = await pair();
+    await run([bob, 'JOIN room:server2.com', 'RESULT JOIN room:server2.com 1']);
+    bob.send('SAY room:server2.com hi');
+    bob.end();
+    await bob.expectLine('RECV bob room:server2.com hi');
+    await bob.expectClosed();
+    await alice.expectLine('RECV bob@server1.com room hi');
+  });
+
+  test('gets RESULT SAY 0 for a remote SAY the channel’s server refuses, then the server’s FIN', async () => {
+    const { alice, bob } = await pair();
+    bob.send('SAY room:server2.com not a member');
+    bob.end();
+    await bob.expectLine('RESULT SAY 0');
+    await bob.expectClosed();
+    await alice.expectSilence(50);
+  });
+
+  test('is closed about federation.requestTimeoutMs after its last remote request when the peer never answers', async () => {
+    const silent = await fake();
+    const server1 = await start({
+      address: A,
+      port: await freePort(A),
+      hostname: 'server1.com',
+      peers: [{ host: FAKE, port: silent.port }],
+      requestTimeoutMs: 300,
+    });
+    const link = await silent.nextLink();
+    clients.push(link);
+    await link.expectLine('FEDERATE-OUT server1.com');
+    link.send('FEDERATE-CONFIRM quiet.example');
+    await link.expectLine('FEDCHANNELS ');
+    const bob = await loggedIn(server1, A, 'bob');
+    // The JOIN waits inside its handler; the SAY after it is held open by the connection.
+    bob.send('JOIN void:quiet.example');
+    bob.send('SAY void:quiet.example anyone?');
+    const ended = Date.now();
+    bob.end();
+    await link.expectLine('FEDJOIN bob@server1.com void');
+    await bob.expectLine('RESULT JOIN void:quiet.example 0', 2000);
+    await link.expectLine('FEDSAY bob@server1.com void anyone?');
+    await bob.expectClosed(2000);
+    const elapsed = Date.now() - ended;
+    expect(bob.unread()).toEqual([]);
+    // Two timeouts of 300 ms one after the other: the JOIN's, then the SAY's.
+    expect(elapsed).toBeGreaterThanOrEqual(550);
+    expect(elapsed).toBeLessThan(2000);
+  });
+});
+
 describe('federation security', () => {
   async function channelServer(): Promise<{ server: TestServer; bea: LineClient }> {
     const server = await start({ address: B, port: await freePort(B), hostname: 'server-b', peers: [{ host: FAKE, port: 1 }] });

@@ -83,6 +83,8 @@ export class FederationController {
 
   @EventPattern(SESSION_CLOSED)
   sessionClosed(@Ctx() context: LineContext): void {
-    this.links.closed(context.getSession());
+    const session = context.getSession();
+    this.links.closed(session);
+    this.federation.sessionClosed(session);
   }
 }

@@ -12,6 +12,15 @@ interface PendingJoin {
   readonly timer: NodeJS.Timeout;
 }
 
+/** A remote SAY whose outcome (the sender's own FEDRECV, or FEDRESULT … SAY 0) has not come yet. */
+interface PendingSay {
+  readonly host: string;
+  readonly channel: string;
+  readonly message: string;
+  readonly settle: () => void;
+  readonly timer: NodeJS.Timeout;
+}
+
 /** The local channels this server offers its peers, kept by the channels module. */
 export interface LocalChannelList {
   names(): readonly string[];
@@ -26,6 +35,8 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
   private readonly log = new Logger('Federation');
   private readonly remoteChannels = new Map<string, Set<string>>();
   private readonly pendingJoins = new Map<string, PendingJoin>();
+  /** By the sender's session, oldest first; only sessions that can be held open have entries. */
+  private readonly pendingSays = new Map<Session, PendingSay[]>();
   private localChannels: LocalChannelList = { names: () => [] };
 
   constructor(
@@ -73,11 +84,16 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
     });
   }
 
-  /** SAY <channel>:<host> for a local user: false at once when the link is down. */
+  /**
+   * SAY <channel>:<host> for a local user: false at once when the link is down. Otherwise the
+   * outcome comes later, so the sender's session is held open for it (up to the request timeout).
+   */
   say(user: string, channel: Qualified, message: string): boolean {
     const link = this.links.linkTo(channel.host);
     if (!link) return false;
     link.deliver(serialize(Reply.line('FEDSAY', `${user}@${this.links.hostname}`, channel.name, message)));
+    const session = this.presence.sessionOf(user);
+    if (session?.awaitSettled) session.awaitSettled(this.awaitSay(session, channel, message));
     return true;
   }
 
@@ -112,6 +128,21 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
         pending.settle(false);
       }
     }
+    // Whether those messages arrived cannot be known any more: the senders are released, told nothing.
+    for (const [session, says] of this.pendingSays) {
+      for (const say of says.filter((pending) => pending.host === peer)) this.settleSay(session, say);
+    }
+  }
+
+  /** A connection closed: nothing it was owed can reach it any more. */
+  sessionClosed(session: Session): void {
+    const says = this.pendingSays.get(session);
+    if (!says) return;
+    this.pendingSays.delete(session);
+    for (const say of says) {
+      clearTimeout(say.timer);
+      say.settle();
+    }
   }
 
   /** FEDCHANNELS: the peer's own channels, replacing what was known of them. */
@@ -139,7 +170,12 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
       if (!match || !channel || channel.host !== link.peer) return this.refuse(link, `FEDRESULT ${user} JOIN ${detail}`);
       this.settleJoin(this.joinKey(user, channel), match[2] === '1');
     } else if (type === 'SAY' && detail === '0') {
-      this.presence.sessionOf(user)?.deliver(serialize(Reply.result('SAY', false)));
+      const session = this.presence.sessionOf(user);
+      if (!session) return;
+      session.deliver(serialize(Reply.result('SAY', false)));
+      // The refusal names no channel: it answers the oldest SAY the user has waiting on that server.
+      const say = this.pendingSays.get(session)?.find((pending) => pending.host === link.peer);
+      if (say) this.settleSay(session, say);
     }
   }
 
@@ -148,7 +184,10 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
     const ref = parseChannelRef(channel);
     if (!ref || ref.host !== link.peer) return this.refuse(link, `FEDRECV for ${channel}`);
     // Only to a user of this server: a peer cannot have us relay a line onward to a third one.
-    if (!to.includes('@')) this.presence.deliver([to], Reply.recv(from, channel, message));
+    if (to.includes('@')) return;
+    this.presence.deliver([to], Reply.recv(from, channel, message));
+    // A sender's own RECV confirms its SAY.
+    if (to === from && this.pendingSays.size > 0) this.confirmSay(to, ref, message);
   }
 
   /**
@@ -188,6 +227,40 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
 
   private joinKey(user: string, channel: Qualified): string {
     return `${user}\n${channel.name}\n${channel.host}`;
+  }
+
+  private awaitSay(session: Session, channel: Qualified, message: string): Promise<void> {
+    return new Promise<void>((settle) => {
+      const say: PendingSay = {
+        host: channel.host,
+        channel: channel.name,
+        message,
+        settle,
+        timer: setTimeout(() => this.settleSay(session, say), this.settings.federation.requestTimeoutMs),
+      };
+      const says = this.pendingSays.get(session);
+      if (says) says.push(say);
+      else this.pendingSays.set(session, [say]);
+    });
+  }
+
+  private confirmSay(user: string, channel: Qualified, message: string): void {
+    const session = this.presence.sessionOf(user);
+    const says = session && this.pendingSays.get(session);
+    const say = says?.find(
+      (pending) => pending.host === channel.host && pending.channel === channel.name && pending.message === message,
+    );
+    if (say) this.settleSay(session as Session, say);
+  }
+
+  private settleSay(session: Session, say: PendingSay): void {
+    const says = this.pendingSays.get(session);
+    const index = says ? says.indexOf(say) : -1;
+    if (!says || index === -1) return;
+    says.splice(index, 1);
+    if (says.length === 0) this.pendingSays.delete(session);
+    clearTimeout(say.timer);
+    say.settle();
   }
 
   private settleJoin(key: string, joined: boolean): void {
