@@ -25,7 +25,6 @@ export interface Session {
    * Marks an answer this session is still owed (the outcome of a remote request, which arrives
    * after its command has been handled): a client that has half-closed, or a shutdown within its
    * grace, keeps the connection open until `settled` settles. The caller bounds it (a timeout).
-   * Optional so that a session which never closes on its own (a test double) may leave it out.
    */
-  awaitSettled?(settled: Promise<unknown>): void;
+  awaitSettled(settled: Promise<unknown>): void;
 }

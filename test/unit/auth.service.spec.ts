@@ -14,7 +14,14 @@ jest.mock('bcrypt', () => {
 const compareSpy = compare as jest.MockedFunction<typeof compare>;
 
 function session(id: string): Session {
-  return { id, remoteAddress: '127.0.0.1', role: 'client', deliver: () => undefined, close: () => undefined };
+  return {
+    id,
+    remoteAddress: '127.0.0.1',
+    role: 'client',
+    deliver: () => undefined,
+    close: () => undefined,
+    awaitSettled: () => undefined,
+  };
 }
 
 describe('AuthService.login', () => {

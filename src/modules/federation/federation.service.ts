@@ -93,7 +93,7 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
     if (!link) return false;
     link.deliver(serialize(Reply.line('FEDSAY', `${user}@${this.links.hostname}`, channel.name, message)));
     const session = this.presence.sessionOf(user);
-    if (session?.awaitSettled) session.awaitSettled(this.awaitSay(session, channel, message));
+    session?.awaitSettled(this.awaitSay(session, channel, message));
     return true;
   }
 
