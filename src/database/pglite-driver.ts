@@ -1,7 +1,7 @@
 import { PGlite, Results } from '@electric-sql/pglite';
 import { EventEmitter } from 'node:events';
-import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { EmbeddedDatabase, openEmbeddedDatabase, Progress } from './embedded-database';
 
 type Callback = (error: Error | null, result?: QueryResult) => void;
 
@@ -89,14 +89,16 @@ class PGliteClient extends EventEmitter {
  * until it commits or rolls back, and nothing else can slip a statement into it.
  */
 class PGlitePool extends EventEmitter {
+  private readonly opened: Promise<EmbeddedDatabase>;
   private readonly database: Promise<PGlite>;
   private readonly lock = new FifoLock();
   private readonly client: PGliteClient;
   private ended = false;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, progress?: Progress) {
     super();
-    this.database = PGlite.create(resolve(dataDir));
+    this.opened = openEmbeddedDatabase(dataDir, progress);
+    this.database = this.opened.then(({ database }) => database);
     // Reported through connect(); this keeps a failed start from being an unhandled rejection.
     this.database.catch(() => undefined);
     this.client = new PGliteClient(this.database);
@@ -121,7 +123,14 @@ class PGlitePool extends EventEmitter {
     this.ended = true;
     this.lock
       .acquire()
-      .then(async () => (await this.database).close())
+      .then(async () => {
+        const { database, lock } = await this.opened;
+        try {
+          await database.close();
+        } finally {
+          await lock.release();
+        }
+      })
       .then(
         () => callback(),
         (error: Error) => callback(error),
@@ -129,12 +138,15 @@ class PGlitePool extends EventEmitter {
   }
 }
 
-/** A driver module for TypeORM's postgres driver (`driver` option) backed by PGlite in `dataDir`. */
-export function pgliteDriver(dataDir: string): { Pool: new () => PGlitePool } {
+/**
+ * A driver module for TypeORM's postgres driver (`driver` option) backed by PGlite in `dataDir`,
+ * telling `progress` what it does at start.
+ */
+export function pgliteDriver(dataDir: string, progress?: Progress): { Pool: new () => PGlitePool } {
   return {
     Pool: class extends PGlitePool {
       constructor() {
-        super(dataDir);
+        super(dataDir, progress);
       }
     },
   };
