@@ -1,6 +1,6 @@
-/** Longest user name, in Unicode code points (PROTOCOL.md §4). */
+/** Longest user name, in Unicode code points (docs/PROTOCOL.md §4). */
 export const USER_NAME_MAX = 32;
-/** Longest channel name, in Unicode code points (PROTOCOL.md §4). */
+/** Longest channel name, in Unicode code points (docs/PROTOCOL.md §4). */
 export const CHANNEL_NAME_MAX = 64;
 /** bcrypt reads only the first 72 bytes, so longer passwords are refused, never truncated. */
 export const PASSWORD_MAX_BYTES = 72;

@@ -39,7 +39,7 @@ function splitFields(body: Buffer, limit: number): Buffer[] {
 }
 
 /**
- * Turns one framed line into a command for the verb's handler (PROTOCOL.md §1). Lines whose
+ * Turns one framed line into a command for the verb's handler (docs/PROTOCOL.md §1). Lines whose
  * first word is not a registered verb are ignored: `parse` returns undefined and nothing is sent.
  */
 export class CommandParser {

@@ -5,7 +5,7 @@ const CR = 0x0d;
 export type Frame = { readonly kind: 'line'; readonly bytes: Buffer } | { readonly kind: 'overflow'; readonly prefix: Buffer };
 
 /**
- * Cuts a byte stream into lines at LF (PROTOCOL.md §1). Works on bytes so that a multi-byte
+ * Cuts a byte stream into lines at LF (docs/PROTOCOL.md §1). Works on bytes so that a multi-byte
  * UTF-8 character split across reads is decoded only once its line is complete. A line longer
  * than `maxLineBytes` is discarded up to its LF; only its first `maxLineBytes` are kept, so the
  * buffer never holds more than the limit.

@@ -12,7 +12,7 @@ const MESSAGES = ['hi', 'two  spaces', 'émoji 😀 ', 'RECV fake x y'];
 
 type Step = { client: number; line: string } | { client: number; reconnect: true };
 
-/** PROTOCOL.md §2 in a few lines: what each client must receive for one step. */
+/** docs/PROTOCOL.md §2 in a few lines: what each client must receive for one step. */
 class ProtocolModel {
   private readonly users = new Map<string, string>();
   private readonly channels = new Map<string, Set<string>>();

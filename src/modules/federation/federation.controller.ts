@@ -10,7 +10,7 @@ import { PeerLinks } from './peer-links';
 const HANDSHAKE: CommandSyntax = { fields: [], rest: 'hostname', restMayBeEmpty: true, canFail: false };
 const ON_LINK = { scope: 'link', canFail: false } as const;
 
-/** Server-to-server lines (PROTOCOL.md §5). None has a failure reply; refusals are logged. */
+/** Server-to-server lines (docs/PROTOCOL.md §6). None has a failure reply; refusals are logged. */
 @Controller()
 export class FederationController {
   constructor(
