@@ -3,11 +3,15 @@ module.exports = {
   rootDir: '.',
   roots: ['<rootDir>/test'],
   testRegex: '\\.(spec|e2e-spec)\\.ts$',
+  // Fixtures are specs that fail or hang on purpose, run only by test/e2e/no-hang.e2e-spec.ts.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/fixtures/'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testEnvironment: 'node',
   globalSetup: '<rootDir>/test/e2e/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/e2e/harness/global-teardown.ts',
+  // Stops whatever a test or a file left running, even when it failed or timed out.
+  setupFilesAfterEnv: ['<rootDir>/test/e2e/harness/stop-leftovers.ts'],
   testTimeout: 30000,
   collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/client/main.ts'],
   coverageDirectory: '<rootDir>/reports/coverage',

@@ -1,4 +1,5 @@
 import { createServer, Server, Socket } from 'node:net';
+import { started, stopped } from './running';
 
 /** A TCP proxy in front of PostgreSQL that can be cut and restored, to play a database outage. */
 export class CuttableProxy {
@@ -36,9 +37,15 @@ export class CuttableProxy {
     });
     await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
     this.port = (this.server.address() as { port: number }).port;
+    started(
+      this,
+      () => `proxy on 127.0.0.1:${this.port}`,
+      () => this.cut(),
+    );
   }
 
   async cut(): Promise<void> {
+    stopped(this);
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }

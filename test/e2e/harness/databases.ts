@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SourceTextModule } from 'node:vm';
 import { Client } from 'pg';
 import { DatabaseSettings } from '../../../src/database/database.options';
 
@@ -19,6 +20,14 @@ class EmbeddedTestDatabase implements TestDatabase {
   private readonly dirs: string[] = [];
 
   async fresh(): Promise<DatabaseSettings> {
+    // Without the flag the server's first import() of the embedded database fails after retries, with
+    // a message that names the flag but not the command to run.
+    if (typeof SourceTextModule !== 'function') {
+      throw new Error(
+        "the embedded database needs Node's --experimental-vm-modules inside jest: run one file or pattern " +
+          'with `npm run test:one -- <file or pattern>` (or `NODE_OPTIONS=--experimental-vm-modules npx jest <file>`)',
+      );
+    }
     const template = process.env[TEMPLATE_ENV];
     if (!template) throw new Error(`${TEMPLATE_ENV} is unset: the jest globalSetup did not run`);
     const dataDir = mkdtempSync(join(tmpdir(), 'chat-case-'));

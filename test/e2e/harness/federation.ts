@@ -2,6 +2,7 @@ import { AddressInfo, createServer, Server, Socket } from 'node:net';
 import { PeerAddress } from '../../../src/config/settings';
 import { TestDatabase } from './databases';
 import { delay, LineClient } from './line-client';
+import { started, stopped } from './running';
 import { TestServer } from './test-server';
 
 /** A free TCP port on `address` (each server of a test gets its own loopback address). */
@@ -78,6 +79,11 @@ export class FakePeer {
   static async listen(address: string): Promise<FakePeer> {
     const peer = new FakePeer(address);
     await new Promise<void>((resolve) => peer.server.listen(0, address, resolve));
+    started(
+      peer,
+      () => `fake peer on ${address}:${peer.port}`,
+      () => peer.close(),
+    );
     return peer;
   }
 
@@ -99,6 +105,7 @@ export class FakePeer {
   }
 
   close(): void {
+    stopped(this);
     for (const socket of this.accepted) socket.destroy();
     this.server.close();
   }

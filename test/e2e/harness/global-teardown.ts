@@ -1,8 +1,10 @@
 import { rmSync } from 'node:fs';
 import { forEachWorkerDatabase, TEMPLATE_ENV } from './databases';
+import armExitBackstop from './exit-backstop';
 
 /** Removes the embedded template and this run's PostgreSQL databases. */
 export default async function globalTeardown(config: { maxWorkers: number }): Promise<void> {
+  armExitBackstop();
   const template = process.env[TEMPLATE_ENV];
   if (template) rmSync(template, { recursive: true, force: true });
 

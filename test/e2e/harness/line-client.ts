@@ -1,4 +1,5 @@
 import { connect, Socket } from 'node:net';
+import { started, stopped } from './running';
 
 const DEFAULT_WAIT_MS = 3000;
 
@@ -16,9 +17,17 @@ export class LineClient {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => {
       this.ended = true;
+      stopped(this);
       this.waiter?.();
     });
     socket.on('error', () => undefined);
+    if (!socket.destroyed) {
+      started(
+        this,
+        () => `line client ${name}`,
+        () => socket.destroy(),
+      );
+    }
   }
 
   /** Wraps a socket the test already has (for a fake peer server's accepted connection). */

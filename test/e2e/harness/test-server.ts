@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 import { ChatServer, startChatServer, StartOptions } from '../../../src/chat-server';
 import { DEFAULT_LIMITS, Settings } from '../../../src/config/settings';
 import { DatabaseSettings } from '../../../src/database/database.options';
+import { started, stopped } from './running';
 
 export type SettingsOverrides = Partial<Omit<Settings, 'limits'>> & { limits?: Partial<Settings['limits']> };
 
@@ -24,9 +25,13 @@ export function testSettings(database: DatabaseSettings, overrides: SettingsOver
   };
 }
 
-/** Starts the real app on port 0; restart() stops it and starts it again on the same database and port. */
+/**
+ * Starts the real app on port 0; restart() stops it and starts it again on the same database and port.
+ * A server the test leaves running (it failed or timed out first) is stopped by the harness after it.
+ */
 export class TestServer {
   private server?: ChatServer;
+  private starting?: Promise<ChatServer>;
 
   constructor(
     private settings: Settings,
@@ -58,12 +63,29 @@ export class TestServer {
 
   /** Starts a stopped server again, on the port it had. */
   async startAgain(): Promise<void> {
-    this.server = await startChatServer(this.settings, { databaseRetryAttempts: 0, ...this.options });
-    this.settings = { ...this.settings, port: this.server.address().port };
+    started(
+      this,
+      () => `chat server on ${this.settings.host}:${this.settings.port}`,
+      () => this.stop(),
+    );
+    const starting = startChatServer(this.settings, { databaseRetryAttempts: 0, ...this.options });
+    this.starting = starting;
+    try {
+      const server = await starting;
+      if (this.starting !== starting) throw new Error('the server was stopped while it was starting');
+      this.server = server;
+      this.settings = { ...this.settings, port: server.address().port };
+    } finally {
+      if (this.starting === starting) this.starting = undefined;
+    }
   }
 
+  /** Stops the server, or one still starting once it has started; stopping a stopped server does nothing. */
   async stop(): Promise<void> {
-    const server = this.server;
+    stopped(this);
+    const starting = this.starting;
+    this.starting = undefined;
+    const server = this.server ?? (await starting?.catch(() => undefined));
     this.server = undefined;
     await server?.close();
   }
