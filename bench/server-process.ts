@@ -13,6 +13,8 @@ export interface ServerProcess {
   readonly port: number;
   /** Resident memory of the process now, in KiB. */
   rssKb(): number;
+  /** How the process ended without stop() asking it to ("exit code 1", "signal SIGSEGV"), or undefined. */
+  crash(): string | undefined;
   /** SIGTERM, then waits for the exit. */
   stop(): Promise<void>;
 }
@@ -37,7 +39,14 @@ export async function spawnListening(args: readonly string[], env: NodeJS.Proces
     child.stderr?.on('data', onData);
     child.once('exit', () => reject(new Error(`${args.join(' ')} exited at start:\n${output}`)));
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopping = false;
+  let crash: string | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping) crash = signal ? `signal ${signal}` : `exit code ${code}`;
+      resolve();
+    }),
+  );
   return {
     child,
     port,
@@ -45,8 +54,10 @@ export async function spawnListening(args: readonly string[], env: NodeJS.Proces
       const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return match ? Number(match[1]) : 0;
     },
+    crash: () => crash,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };
