@@ -15,19 +15,9 @@ interface Launched {
 }
 
 let scratch: string;
-const launched: Launched[] = [];
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'chat-startup-'));
-});
-
-afterEach(async () => {
-  for (const server of launched.splice(0)) {
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
-  }
 });
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -49,9 +39,7 @@ function start(dataDir: string): Launched {
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const server = { child, exited, stdout: () => out, stderr: () => err };
-  launched.push(server);
-  return server;
+  return { child, exited, stdout: () => out, stderr: () => err };
 }
 
 /** Waits until the server's log holds a line whose message matches `pattern`. */
