@@ -10,9 +10,12 @@ COPY src ./src
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime
+# HTTP_HOST=0.0.0.0: a published port reaches only what listens beyond the container's loopback;
+# health and metrics are unauthenticated, so publish 9400 on a private address only.
 ENV NODE_ENV=production \
     PORT=4400 \
     HTTP_PORT=9400 \
+    HTTP_HOST=0.0.0.0 \
     CHAT_DATA_DIR=/app/data \
     LOG_FORMAT=json
 WORKDIR /app

@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SETTINGS, Settings } from './config/settings';
+import { DataSource } from 'typeorm';
+import { DEFAULT_DATABASE_CONNECT, SETTINGS, Settings } from './config/settings';
 import { DatabaseLog } from './database/database-log';
 import { databaseOptions } from './database/database.options';
 import { createLogger, Logger, LOGGER } from './logging/logger';
@@ -15,7 +16,7 @@ import { TransportErrorsFilter } from './transport/transport-errors.filter';
 import { TRANSPORT_STATUS, TransportStatus } from './transport/transport-status';
 
 export interface AppOptions {
-  /** How often to retry a failed database connection at start (TypeORM's retryAttempts). */
+  /** How often to retry a failed database connection at start; overrides `database.connectRetries`. */
   readonly databaseRetryAttempts?: number;
   /** Opens links to peer servers: the line transport. Without it no outbound links are made. */
   readonly dialer?: LinkDialer;
@@ -31,14 +32,20 @@ export class AppModule {
     const logger = options.logger ?? createLogger(settings);
     const databaseLog = new DatabaseLog(logger.child({ context: 'Database' }));
     const observed = settings.http.port > 0 && options.transport;
+    const dataSourceOptions = databaseOptions(settings.database, databaseLog);
+    const attempts = {
+      retries: options.databaseRetryAttempts ?? settings.database.connectRetries ?? DEFAULT_DATABASE_CONNECT.retries,
+      retryDelayMs: settings.database.connectRetryDelayMs ?? DEFAULT_DATABASE_CONNECT.retryDelayMs,
+      server: settings.database.url ? serverOf(settings.database.url) : undefined,
+    };
     return {
       module: AppModule,
       global: true,
       imports: [
-        TypeOrmModule.forRoot({
-          ...databaseOptions(settings.database, databaseLog),
-          retryAttempts: options.databaseRetryAttempts ?? 5,
-          retryDelay: 2000,
+        // The factory retries, logging one line per attempt; Nest's own retry would log each with a stack.
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({ ...dataSourceOptions, toRetry: () => false }),
+          dataSourceFactory: () => databaseLog.openAtStart(() => new DataSource(dataSourceOptions).initialize(), attempts),
         }),
         PresenceModule,
         AuthModule,
@@ -63,4 +70,10 @@ export class AppModule {
       ],
     };
   }
+}
+
+/** `host:port` of a PostgreSQL URL, without the credentials, for messages. */
+function serverOf(url: string): string {
+  const { hostname, port, searchParams } = new URL(url);
+  return hostname ? `${hostname}:${port || 5432}` : (searchParams.get('host') ?? '');
 }

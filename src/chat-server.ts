@@ -63,7 +63,7 @@ export async function startChatServer(settings: Settings, options: StartOptions 
     await app.init();
     await app.startAllMicroservices();
     if (httpOn) {
-      await app.listen(settings.http.port, settings.host);
+      await app.listen(settings.http.port, settings.http.host ?? '127.0.0.1');
       const { address, port } = app.getHttpServer().address() as AddressInfo;
       logger.info({ context: 'Http', address, port }, `health and metrics on http://${address}:${port}`);
     }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigurationError } from './configuration-error';
+import { ENVIRONMENT } from './load-settings';
 
 export interface LaunchArguments {
   readonly port?: number;
@@ -9,11 +10,14 @@ export interface LaunchArguments {
 /** Thrown for `--help` and `--version`: the text was printed and the process should exit 0. */
 export class InformationShown extends Error {}
 
-const INTEGER = /^\d+$/;
+/** Anything a person would read as a number, `-1`, `+5`, `1.5` or `1e3`, is meant as a port, never a file name. */
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+const PORT_RANGE = 'from 0 to 65535';
 
 /**
- * `[port] [configuration]` (PROTOCOL.md §3): an integer argument is the port, anything else the
- * path of a configuration file, so `chat-server config.yaml` works as well as `chat-server 4401 config.yaml`.
+ * `[port] [configuration]` (PROTOCOL.md §3): a number is the port, anything else the path of a
+ * configuration file, so `chat-server config.yaml` works as well as `chat-server 4401 config.yaml`.
  */
 export function parseLaunchArguments(argv: readonly string[], print: (text: string) => void): LaunchArguments {
   const program = new Command('chat-server')
@@ -21,6 +25,7 @@ export function parseLaunchArguments(argv: readonly string[], print: (text: stri
     .argument('[port]', 'TCP port to listen on (default 4400)')
     .argument('[configuration]', 'a YAML configuration file or a federation peers list')
     .version(readVersion())
+    .addHelpText('after', environmentHelp())
     .exitOverride()
     .configureOutput({ writeOut: print, writeErr: () => undefined });
   try {
@@ -34,13 +39,30 @@ export function parseLaunchArguments(argv: readonly string[], print: (text: stri
   }
   const [first, second] = program.args;
   if (first === undefined) return {};
-  if (!INTEGER.test(first)) {
-    if (second !== undefined) throw new ConfigurationError(`command line: port: expected an integer, got "${first}"`);
-    return { configurationPath: first };
+  const shown = JSON.stringify(first);
+  if (NUMBER.test(first)) {
+    if (!/^-?\d+$/.test(first))
+      throw new ConfigurationError(`command line: port: must be an integer ${PORT_RANGE}, got ${shown}`);
+    if (first.startsWith('-') || Number(first) > 65535) {
+      throw new ConfigurationError(`command line: port: must be ${PORT_RANGE}, got ${shown}`);
+    }
+    return { port: Number(first), configurationPath: second };
   }
-  const port = Number(first);
-  if (port > 65535) throw new ConfigurationError(`command line: port: must be at most 65535, got ${first}`);
-  return { port, configurationPath: second };
+  if (second !== undefined) throw new ConfigurationError(`command line: port: expected an integer, got ${shown}`);
+  return { configurationPath: first };
+}
+
+/** The environment variables and the key each one sets, from the table the loader reads. */
+function environmentHelp(): string {
+  const width = Math.max(...ENVIRONMENT.map(({ variable }) => variable.length)) + 2;
+  const rows = ENVIRONMENT.map(
+    ({ variable, key, kind }) => `  ${variable.padEnd(width)}${key}${kind === 'list' ? ' (comma-separated)' : ''}`,
+  );
+  return [
+    '',
+    'Environment variables (each overrides its key in the configuration file; a port argument overrides PORT):',
+    ...rows,
+  ].join('\n');
 }
 
 function readVersion(): string {

@@ -1,17 +1,35 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigurationError } from './configuration-error';
-import { LaunchArguments } from './launch-arguments';
-import { DEFAULT_LIMITS, DEFAULT_PORT, parsePeer, PeerAddress, Settings, SettingsInput, settingsFileSchema } from './settings';
+import type { LaunchArguments } from './launch-arguments';
+import {
+  DEFAULT_DATABASE_CONNECT,
+  DEFAULT_HTTP_HOST,
+  DEFAULT_LIMITS,
+  DEFAULT_PORT,
+  parsePeer,
+  PeerAddress,
+  Settings,
+  SettingsInput,
+  settingsFileSchema,
+} from './settings';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
-/** Environment variables that override the configuration file (PROTOCOL.md §3). */
-const ENVIRONMENT: ReadonlyArray<{ variable: string; key: string; kind: 'integer' | 'string' | 'list' }> = [
+export interface EnvironmentVariable {
+  readonly variable: string;
+  readonly key: string;
+  readonly kind: 'integer' | 'string' | 'list';
+}
+
+/** Environment variables that override the configuration file (PROTOCOL.md §3); `--help` lists them. */
+export const ENVIRONMENT: readonly EnvironmentVariable[] = [
   { variable: 'PORT', key: 'port', kind: 'integer' },
   { variable: 'HOST', key: 'host', kind: 'string' },
   { variable: 'CHAT_HOSTNAME', key: 'hostname', kind: 'string' },
   { variable: 'DATABASE_URL', key: 'database.url', kind: 'string' },
+  { variable: 'DATABASE_CONNECT_RETRIES', key: 'database.connectRetries', kind: 'integer' },
+  { variable: 'DATABASE_CONNECT_RETRY_DELAY_MS', key: 'database.connectRetryDelayMs', kind: 'integer' },
   { variable: 'CHAT_DATA_DIR', key: 'database.dataDir', kind: 'string' },
   { variable: 'CHAT_PEERS', key: 'federation.peers', kind: 'list' },
   { variable: 'CHAT_PEERS_FILE', key: 'federation.peersFile', kind: 'string' },
@@ -19,9 +37,12 @@ const ENVIRONMENT: ReadonlyArray<{ variable: string; key: string; kind: 'integer
   { variable: 'LOG_LEVEL', key: 'logLevel', kind: 'string' },
   { variable: 'LOG_FORMAT', key: 'logFormat', kind: 'string' },
   { variable: 'HTTP_PORT', key: 'http.port', kind: 'integer' },
+  { variable: 'HTTP_HOST', key: 'http.host', kind: 'string' },
 ];
 
-const PEER_LINE = /^\S+:\d+$/;
+const PEER_EXPECTED = 'expected <host>:<port> with a port from 1 to 65535';
+/** A line meant as a peer, even with a port out of range, for telling a peers list from YAML. */
+const PEER_SHAPED = /^\S+:\d*$/;
 
 /**
  * Builds the settings from defaults, then the configuration file, then the environment, then the
@@ -67,13 +88,18 @@ function withDefaults(input: SettingsInput, cliPort: number | undefined): Settin
     port,
     host: input.host ?? '0.0.0.0',
     hostname: input.hostname ?? `127.0.0.1:${port}`,
-    database: { url: input.database?.url, dataDir: input.database?.dataDir ?? './data' },
+    database: {
+      url: input.database?.url,
+      dataDir: input.database?.dataDir ?? './data',
+      connectRetries: input.database?.connectRetries ?? DEFAULT_DATABASE_CONNECT.retries,
+      connectRetryDelayMs: input.database?.connectRetryDelayMs ?? DEFAULT_DATABASE_CONNECT.retryDelayMs,
+    },
     federation: {
       peers,
       acceptFrom: federation.acceptFrom ?? 'listed',
       requestTimeoutMs: federation.requestTimeoutMs ?? 5000,
     },
-    http: { port: input.http?.port ?? 0 },
+    http: { port: input.http?.port ?? 0, host: input.http?.host ?? DEFAULT_HTTP_HOST },
     limits: { ...DEFAULT_LIMITS, ...input.limits },
     idleFlushMs: input.idleFlushMs ?? 100,
     bcryptCost: input.bcryptCost ?? 10,
@@ -91,46 +117,54 @@ function readText(path: string): string {
   }
 }
 
-function meaningfulLines(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+interface Line {
+  readonly number: number;
+  readonly text: string;
 }
 
-/** A peers list (the assignment's format) or a YAML document of configuration keys. */
+/** The lines that count: not blank and not a `#` comment, trimmed, with their line numbers. */
+function meaningfulLines(text: string): Line[] {
+  return text
+    .split(/\r?\n/)
+    .map((line, index) => ({ number: index + 1, text: line.trim() }))
+    .filter((line) => line.text !== '' && !line.text.startsWith('#'));
+}
+
+/**
+ * A peers list or a YAML document of configuration keys. A file whose lines are all `<host>:<port>`
+ * is a peers list. Otherwise a file that is a YAML mapping is configuration; one that is not, but
+ * of whose lines at least half are shaped like `<host>:<port>`, is a peers list with mistakes, and
+ * its first bad line is named rather than a YAML error about the whole file.
+ */
 function readConfigurationFile(path: string): Record<string, unknown> {
   const text = readText(path);
   const lines = meaningfulLines(text);
-  if (lines.every((line) => PEER_LINE.test(line))) {
-    return { federation: { peers: lines } };
-  }
+  const bad = lines.find((line) => !parsePeer(line.text));
+  if (!bad) return { federation: { peers: lines.map((line) => line.text) } };
   let document: unknown;
+  let yamlError: string | undefined;
   try {
     document = parseYaml(text);
   } catch (error) {
-    const reason = (error as Error).message.split('\n')[0];
-    throw new ConfigurationError(`${path}: not a peers list and not valid YAML: ${reason}`);
+    yamlError = (error as Error).message.split('\n')[0];
   }
+  if (typeof document === 'object' && document !== null && !Array.isArray(document)) return document as Record<string, unknown>;
+  if (lines.filter((line) => PEER_SHAPED.test(line.text)).length * 2 >= lines.length) throw badPeerLine(path, bad);
+  if (yamlError !== undefined) throw new ConfigurationError(`${path}: not a peers list and not valid YAML: ${yamlError}`);
   if (document === null || document === undefined) return {};
-  if (typeof document !== 'object' || Array.isArray(document)) {
-    throw new ConfigurationError(`${path}: expected a mapping of configuration keys or a list of <host>:<port> lines`);
-  }
-  return document as Record<string, unknown>;
+  throw new ConfigurationError(`${path}: expected a mapping of configuration keys or a list of <host>:<port> lines`);
+}
+
+function badPeerLine(path: string, line: Line): ConfigurationError {
+  return new ConfigurationError(`${path}: line ${line.number}: ${PEER_EXPECTED}, got ${JSON.stringify(line.text)}`);
 }
 
 function readPeersFile(path: string): PeerAddress[] {
-  const peers: PeerAddress[] = [];
-  readText(path)
-    .split(/\r?\n/)
-    .forEach((raw, index) => {
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#')) return;
-      const peer = parsePeer(line);
-      if (!peer) throw new ConfigurationError(`${path}: line ${index + 1}: expected <host>:<port>, got "${line}"`);
-      peers.push(peer);
-    });
-  return peers;
+  return meaningfulLines(readText(path)).map((line) => {
+    const peer = parsePeer(line.text);
+    if (!peer) throw badPeerLine(path, line);
+    return peer;
+  });
 }
 
 function coerce(value: string, kind: 'integer' | 'string' | 'list'): unknown {

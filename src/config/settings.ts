@@ -16,14 +16,20 @@ export interface Settings {
   readonly host: string;
   /** This server's identity in federation. */
   readonly hostname: string;
-  readonly database: { readonly url?: string; readonly dataDir: string };
+  readonly database: {
+    readonly url?: string;
+    readonly dataDir: string;
+    /** Retries of a failed connection at start, after the first attempt; `DEFAULT_DATABASE_CONNECT` when unset. */
+    readonly connectRetries?: number;
+    readonly connectRetryDelayMs?: number;
+  };
   readonly federation: {
     readonly peers: readonly PeerAddress[];
     readonly acceptFrom: 'listed' | readonly string[];
     readonly requestTimeoutMs: number;
   };
-  /** Health and metrics over HTTP; port 0 turns the HTTP listener off. */
-  readonly http: { readonly port: number };
+  /** Health and metrics over HTTP; port 0 turns the HTTP listener off. Unset `host` means 127.0.0.1. */
+  readonly http: { readonly port: number; readonly host?: string };
   readonly limits: Limits;
   readonly idleFlushMs: number;
   readonly bcryptCost: number;
@@ -65,7 +71,16 @@ export const SETTINGS = Symbol('Settings');
 
 export const DEFAULT_PORT = 4400;
 
-const PEER = /^(.+):(\d{1,5})$/;
+/** Health and metrics are unauthenticated, so they stay on loopback unless an address is configured. */
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
+
+/** Six attempts two seconds apart: long enough for a database container that is still starting. */
+export const DEFAULT_DATABASE_CONNECT = { retries: 5, retryDelayMs: 2000 } as const;
+
+/** Longest hostname in code points: a DNS name (253) with room for a short `:<port>`. */
+export const HOSTNAME_MAX = 255;
+
+const PEER = /^(\S+):(\d{1,5})$/;
 
 export function parsePeer(text: string): PeerAddress | undefined {
   const match = PEER.exec(text.trim());
@@ -78,10 +93,53 @@ const integer = (min: number, max: number) =>
   z
     .number({ error: (issue) => `expected an integer, got ${JSON.stringify(issue.input)}` })
     .int({ error: (issue) => `expected an integer, got ${JSON.stringify(issue.input)}` })
-    .min(min, { error: `must be at least ${min}` })
-    .max(max, { error: `must be at most ${max}` });
+    .min(min, { error: (issue) => outOfRange(min, max, issue.input) })
+    .max(max, { error: (issue) => outOfRange(min, max, issue.input) });
+
+function outOfRange(min: number, max: number, input: unknown): string {
+  return `must be from ${min} to ${max}, got ${JSON.stringify(input)}`;
+}
 
 const text = z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
+
+// The characters names.ts refuses in user and channel names, except `:`, which a hostname may hold
+// (`127.0.0.1:4401`): whitespace would split a federation line, `@` and `,` would split a name or a list.
+const FORBIDDEN_IN_HOSTNAME = /[\p{White_Space}\p{Cc}@,]/u;
+
+const hostname = text.superRefine((value, context) => {
+  const forbidden = FORBIDDEN_IN_HOSTNAME.exec(value);
+  if (forbidden) {
+    const message = `must not contain ${JSON.stringify(forbidden[0])} (whitespace, control characters, "@" and "," are not allowed)`;
+    context.addIssue({ code: 'custom', message });
+  } else if ([...value].length > HOSTNAME_MAX) {
+    context.addIssue({ code: 'custom', message: `must be at most ${HOSTNAME_MAX} characters` });
+  }
+});
+
+const URL_SHAPE = 'postgres://[user[:password]@]host[:port]/database';
+
+/**
+ * A PostgreSQL connection string as `pg` reads it, with a host (or a `host` parameter, for a Unix
+ * socket). The value is never echoed: it may hold a password.
+ */
+const databaseUrl = text.superRefine((value, context) => {
+  const problem = databaseUrlProblem(value);
+  if (problem) context.addIssue({ code: 'custom', message: problem });
+});
+
+function databaseUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `not a URL: expected ${URL_SHAPE} (characters such as @ # / in the password must be percent-encoded)`;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    return `expected a postgres:// or postgresql:// URL, got the scheme ${JSON.stringify(url.protocol.slice(0, -1))}`;
+  }
+  if (url.hostname === '' && !url.searchParams.get('host')) return `the URL has no host: expected ${URL_SHAPE}`;
+  return undefined;
+}
 
 const peer = text.refine((value) => parsePeer(value) !== undefined, {
   error: 'expected <host>:<port> with a port from 1 to 65535',
@@ -91,11 +149,13 @@ const peer = text.refine((value) => parsePeer(value) !== undefined, {
 export const settingsFileSchema = z.strictObject({
   port: integer(0, 65535).optional(),
   host: text.optional(),
-  hostname: text.optional(),
+  hostname: hostname.optional(),
   database: z
     .strictObject({
-      url: text.optional(),
+      url: databaseUrl.optional(),
       dataDir: text.optional(),
+      connectRetries: integer(0, 100).optional(),
+      connectRetryDelayMs: integer(0, 60_000).optional(),
     })
     .optional(),
   federation: z
@@ -106,7 +166,7 @@ export const settingsFileSchema = z.strictObject({
       requestTimeoutMs: integer(1, 600_000).optional(),
     })
     .optional(),
-  http: z.strictObject({ port: integer(0, 65535).optional() }).optional(),
+  http: z.strictObject({ port: integer(0, 65535).optional(), host: text.optional() }).optional(),
   limits: z
     .strictObject({
       maxLineBytes: integer(256, 1_048_576).optional(),

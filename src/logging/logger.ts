@@ -54,6 +54,13 @@ const FRAMEWORK_CONTEXTS = new Set([
   'NestMicroservice',
 ]);
 
+/**
+ * Nest logs an error that stops initialisation here, then rethrows it (the app is created with
+ * `abortOnError: false`) to the caller, which reports it on one line; Nest's copy, with its stack,
+ * is detail.
+ */
+const RETHROWN_CONTEXT = 'ExceptionHandler';
+
 /** Nest's logger interface over pino: framework messages land in the same structured stream. */
 export class NestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
@@ -66,7 +73,8 @@ export class NestLogger implements LoggerService {
   error(message: unknown, stackOrContext?: string, context?: string): void {
     // Nest passes (message, stack, context) for errors and (message, context) otherwise.
     const stack = context === undefined ? undefined : stackOrContext;
-    this.write('error', message, context ?? stackOrContext, stack);
+    const from = context ?? stackOrContext;
+    this.write(from === RETHROWN_CONTEXT ? 'debug' : 'error', message, from, stack);
   }
 
   warn(message: unknown, context?: string): void {

@@ -14,7 +14,10 @@ const HEALTHCHECK = join(__dirname, '..', '..', 'dist', 'healthcheck.js');
 interface Running {
   child: ChildProcess;
   port: number;
+  /** stdout and stderr as they came. */
   output: () => string;
+  stdout: () => string;
+  stderr: () => string;
   exited: Promise<number | null>;
 }
 
@@ -45,21 +48,35 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Running {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, port: 0, output: () => output, exited };
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
+  // 'close' rather than 'exit': the streams are read to their end.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, port: 0, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-async function listening(running: Running, timeoutMs = 20000): Promise<number> {
+async function listening(running: Running, timeoutMs = 20000, pattern = /listening on [\d.]+:(\d+)/): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const match = /listening on [\d.]+:(\d+)/.exec(running.output());
+    const match = pattern.exec(running.output());
     if (match) return Number(match[1]);
     if (running.child.exitCode !== null) throw new Error(`server exited early:\n${running.output()}`);
-    if (Date.now() > deadline) throw new Error(`server did not report listening:\n${running.output()}`);
+    if (Date.now() > deadline) throw new Error(`server did not report ${pattern}:\n${running.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** HTTP starts after the line protocol, so its own log line is what says it is up. */
+function httpListening(running: Running): Promise<number> {
+  return listening(running, 20000, /health and metrics on http:\/\/\S+:(\d+)/);
 }
 
 /** The launched server answers CHANNELS, then SIGTERM stops it with exit code 0. */
@@ -81,6 +98,43 @@ async function exitCodeOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   return { code, output: running.output() };
 }
 
+interface Stopped {
+  readonly code: number | null;
+  readonly stderr: string[];
+  /** The log lines at warn and above. */
+  readonly warnings: string[];
+  readonly output: string;
+  readonly ms: number;
+}
+
+/** Runs a server that is expected to stop by itself, and sorts what it wrote. */
+async function stoppedRun(args: string[], env: NodeJS.ProcessEnv): Promise<Stopped> {
+  const started = Date.now();
+  const running = run(args, { LOG_FORMAT: 'json', ...env });
+  const code = await running.exited;
+  const lines = (text: string) => text.split('\n').filter((line) => line !== '');
+  const warnings = lines(running.stdout())
+    .map((line) => JSON.parse(line) as { level: number; msg: string })
+    .filter((entry) => entry.level >= 40)
+    .map((entry) => entry.msg);
+  return { code, stderr: lines(running.stderr()), warnings, output: running.output(), ms: Date.now() - started };
+}
+
+const STACK_LINE = '    at ';
+
+/** `node dist/healthcheck.js`, as the image's HEALTHCHECK runs it. */
+function healthCheck(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [HEALTHCHECK], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
 describe('launch line: node dist/main.js [port] [configuration]', () => {
   // "An unreadable or invalid configuration stops the server at start with a one-line message
   // naming the file, the key and the problem, and exit code 2."
@@ -89,7 +143,7 @@ describe('launch line: node dist/main.js [port] [configuration]', () => {
     const { code, output } = await exitCodeOf(['0', config]);
     expect(code).toBe(2);
     expect(output.trim().split('\n')).toHaveLength(1);
-    expect(output).toContain(`${config}: limits.maxLineBytes: must be at least 256`);
+    expect(output).toContain(`${config}: limits.maxLineBytes: must be from 256 to 1048576, got 10`);
   });
 
   test('an unreadable configuration file exits 2', async () => {
@@ -107,6 +161,30 @@ describe('launch line: node dist/main.js [port] [configuration]', () => {
   test('a port argument out of range exits 2', async () => {
     const { code } = await exitCodeOf(['70000']);
     expect(code).toBe(2);
+  });
+
+  test('port -1 exits 2 as a port out of range, not as a missing configuration file', async () => {
+    const { code, output } = await exitCodeOf(['-1']);
+    expect(code).toBe(2);
+    expect(output).toBe('chat-server: invalid configuration: command line: port: must be from 0 to 65535, got "-1"\n');
+  });
+
+  test('a peers list with one bad line exits 2 naming the file and the line', async () => {
+    const peers = file('bad-peers.txt', '# federation peers\n127.0.0.1:4401\n127.0.0.1:99999\n127.0.0.1:4403\n');
+    const { code, output } = await exitCodeOf(['0', peers]);
+    expect(code).toBe(2);
+    expect(output).toBe(
+      `chat-server: invalid configuration: ${peers}: line 3: expected <host>:<port> with a port from 1 to 65535, got "127.0.0.1:99999"\n`,
+    );
+  });
+
+  test('a hostname with a space exits 2 naming the variable and the key', async () => {
+    const { code, output } = await exitCodeOf(['0'], { CHAT_HOSTNAME: 'chat example' });
+    expect(code).toBe(2);
+    expect(output).toBe(
+      'chat-server: invalid configuration: environment variable CHAT_HOSTNAME: hostname: must not contain " "' +
+        ' (whitespace, control characters, "@" and "," are not allowed)\n',
+    );
   });
 
   test('a port already in use exits 1 with a message', async () => {
@@ -156,6 +234,65 @@ describe('launch line: node dist/main.js [port] [configuration]', () => {
   });
 });
 
+describe('database configuration and start-up failures', () => {
+  test('DATABASE_URL=notaurl exits 2 with one line naming the variable and the key', async () => {
+    const { code, output } = await exitCodeOf(['0'], { DATABASE_URL: 'notaurl' });
+    expect(code).toBe(2);
+    expect(output).toBe(
+      'chat-server: invalid configuration: environment variable DATABASE_URL: database.url: not a URL: expected' +
+        ' postgres://[user[:password]@]host[:port]/database (characters such as @ # / in the password must be percent-encoded)\n',
+    );
+  });
+
+  test('an unreachable database is retried with one line per retry and no stack, then one line and exit 1', async () => {
+    const port = await freePortOn('127.0.0.1');
+    const result = await stoppedRun(['0'], {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/chat`,
+      DATABASE_CONNECT_RETRIES: '2',
+      DATABASE_CONNECT_RETRY_DELAY_MS: '100',
+    });
+    expect(result.code).toBe(1);
+    const refused = `connect ECONNREFUSED 127.0.0.1:${port}`;
+    expect(result.warnings).toEqual([
+      `cannot connect to the database (attempt 1 of 3): ${refused}; retrying in 0.1 s`,
+      `cannot connect to the database (attempt 2 of 3): ${refused}; retrying in 0.1 s`,
+    ]);
+    expect(result.stderr).toEqual([`chat-server: cannot start: cannot connect to the database after 3 attempts: ${refused}`]);
+    expect(result.output).not.toContain(STACK_LINE);
+  });
+});
+
+// A missing database or role will not appear by waiting: no retry, one line naming it.
+const postgresUrl = process.env.TEST_DATABASE_URL;
+(postgresUrl ? describe : describe.skip)('a database or role that does not exist [postgres]', () => {
+  const variant = (change: (url: URL) => void): string => {
+    const url = new URL(postgresUrl as string);
+    change(url);
+    return url.toString();
+  };
+  const server = () => {
+    const url = new URL(postgresUrl as string);
+    return `${url.hostname}:${url.port || 5432}`;
+  };
+
+  test.each([
+    ['database', (url: URL) => (url.pathname = '/no_such_db_xyz'), 'database "no_such_db_xyz" does not exist', '3D000'],
+    ['role', (url: URL) => (url.username = 'no_such_role_xyz'), 'role "no_such_role_xyz" does not exist', '28000'],
+  ])('a missing %s fails at once with one line and exit 1', async (_what, change, message, code) => {
+    // Retries that would take 10 s show in the time taken, should any happen.
+    const result = await stoppedRun(['0'], {
+      DATABASE_URL: variant(change),
+      DATABASE_CONNECT_RETRIES: '1',
+      DATABASE_CONNECT_RETRY_DELAY_MS: '10000',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toEqual([`chat-server: cannot start: ${message} (PostgreSQL at ${server()}, SQLSTATE ${code})`]);
+    expect(result.warnings).toEqual([]);
+    expect(result.output).not.toContain(STACK_LINE);
+    expect(result.ms).toBeLessThan(10000);
+  });
+});
+
 describe('logs and health of the launched process', () => {
   // "JSON in production and readable in a terminal, with the level from configuration."
   test('logs are one JSON object per line when stdout is not a terminal', async () => {
@@ -185,35 +322,46 @@ describe('logs and health of the launched process', () => {
       running.child.kill('SIGTERM');
       expect(await running.exited).toBe(0);
     }
-    const first = running.output().split('\n')[0];
-    expect(first).toMatch(/INFO.*\[LineServer\] listening on 127\.0\.0\.1:\d+/);
-    expect(first.startsWith('{')).toBe(false);
+    const lines = running.output().trim().split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/INFO.*\[LineServer\] listening on 127\.0\.0\.1:\d+/));
+    expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
   });
 
   // The image's HEALTHCHECK: `node dist/healthcheck.js` against HTTP_PORT.
   test('the container health check exits 0 when ready and 1 when nothing answers', async () => {
     const httpPort = await freePortOn('127.0.0.1');
-    const check = (env: NodeJS.ProcessEnv) =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [HEALTHCHECK], {
-          env: { PATH: process.env.PATH, ...env },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        child.stderr?.on('data', (chunk) => (stderr += chunk));
-        child.on('exit', (code) => resolve({ code, stderr }));
-      });
-    const before = await check({ HTTP_PORT: String(httpPort) });
+    const before = await healthCheck({ HTTP_PORT: String(httpPort) });
     expect(before.code).toBe(1);
     expect(before.stderr).toContain(`no answer from http://127.0.0.1:${httpPort}/readyz`);
     const running = run(['0'], { CHAT_DATA_DIR: dataDir(), HTTP_PORT: String(httpPort) });
     try {
-      await listening(running);
-      expect(await check({ HTTP_PORT: String(httpPort) })).toEqual({ code: 0, stderr: '' });
+      await httpListening(running);
+      expect(await healthCheck({ HTTP_PORT: String(httpPort) })).toEqual({ code: 0, stderr: '' });
     } finally {
       running.child.kill('SIGTERM');
       expect(await running.exited).toBe(0);
     }
+  });
+
+  // The image sets HTTP_HOST=0.0.0.0; the check calls the address the server binds, on loopback for a wildcard.
+  test.each([
+    ['127.0.0.2', '127.0.0.2'],
+    ['0.0.0.0', '127.0.0.1'],
+    ['::', '[::1]'],
+  ])('the health check calls HTTP_HOST=%s at %s', async (httpHost, called) => {
+    const httpPort = await freePortOn(httpHost);
+    const running = run(['0'], { CHAT_DATA_DIR: dataDir(), HTTP_PORT: String(httpPort), HTTP_HOST: httpHost });
+    try {
+      expect(await httpListening(running)).toBe(httpPort);
+      expect(running.output()).toContain(`health and metrics on http://${httpHost}:${httpPort}`);
+      expect(await healthCheck({ HTTP_PORT: String(httpPort), HTTP_HOST: httpHost })).toEqual({ code: 0, stderr: '' });
+    } finally {
+      running.child.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+    }
+    const after = await healthCheck({ HTTP_PORT: String(httpPort), HTTP_HOST: httpHost });
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain(`no answer from http://${called}:${httpPort}/readyz`);
   });
 });
 
@@ -227,6 +375,21 @@ describe('launch() in process', () => {
     const sink = output();
     await expect(launch(['--help'], {}, sink)).resolves.toEqual({ exitCode: 0 });
     expect(sink.lines.join('')).toContain('Usage: chat-server [options] [port] [configuration]');
+  });
+
+  test('--help lists the environment variables with their keys', async () => {
+    const sink = output();
+    await launch(['--help'], {}, sink);
+    const help = sink.lines.join('');
+    for (const [variable, key] of [
+      ['PORT', 'port'],
+      ['CHAT_HOSTNAME', 'hostname'],
+      ['DATABASE_URL', 'database.url'],
+      ['DATABASE_CONNECT_RETRIES', 'database.connectRetries'],
+      ['HTTP_HOST', 'http.host'],
+    ]) {
+      expect(help).toMatch(new RegExp(`^ {2}${variable} +${key.replace('.', '\\.')}$`, 'm'));
+    }
   });
 
   test('invalid configuration asks for exit 2 and explains why', async () => {

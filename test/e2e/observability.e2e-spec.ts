@@ -124,6 +124,42 @@ describe('HTTP is off by default', () => {
   });
 });
 
+describe('the address HTTP listens on', () => {
+  const database = testDatabases()[0];
+  afterAll(() => database.dispose());
+
+  // Health and metrics are unauthenticated: loopback unless http.host says otherwise, whatever `host` is.
+  test('without http.host, HTTP stays on 127.0.0.1 while the line protocol listens on host', async () => {
+    const server = await TestServer.start(await database.fresh(), {
+      host: '127.0.0.3',
+      http: { port: await freePort('127.0.0.1') },
+    });
+    try {
+      expect(server.http.address).toBe('127.0.0.1');
+      expect((await httpGet(server.http, '/healthz')).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('http.host sets the address of health and metrics, apart from host', async () => {
+    const server = await TestServer.start(await database.fresh(), {
+      host: '127.0.0.1',
+      http: { port: await freePort('127.0.0.2'), host: '127.0.0.2' },
+    });
+    try {
+      expect(server.http.address).toBe('127.0.0.2');
+      expect((await httpGet(server.http, '/readyz')).status).toBe(200);
+      const client = await LineClient.connect(server.port);
+      client.send('CHANNELS');
+      await client.expectLine('RESULT CHANNELS ');
+      client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('readiness during a shutdown', () => {
   const database = testDatabases()[0];
   afterAll(() => database.dispose());

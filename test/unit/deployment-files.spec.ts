@@ -32,6 +32,8 @@ describe('Dockerfile', () => {
 
   test('serves health on 9400 and checks it with the built-in health check script', () => {
     expect(runtime).toMatch(/HTTP_PORT=9400/);
+    // HTTP defaults to loopback; in the container it must listen beyond it for the published port.
+    expect(runtime).toMatch(/^ {4}HTTP_HOST=0\.0\.0\.0 \\$/m);
     expect(runtime).toMatch(/^HEALTHCHECK .*CMD \["node", "dist\/healthcheck\.js"\]$/m);
     expect(runtime).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
   });
@@ -68,6 +70,7 @@ describe('docker-compose.yml', () => {
   test('configures the server by environment, with the database of the postgres service', () => {
     expect(chat.environment?.DATABASE_URL).toBe('postgres://chat:${POSTGRES_PASSWORD:-chat}@postgres:5432/chat');
     expect(chat.environment?.HTTP_PORT).toBe('9400');
+    expect(chat.environment?.HTTP_HOST).toBe('0.0.0.0');
   });
 
   test('publishes the line protocol, and health and metrics on loopback only', () => {

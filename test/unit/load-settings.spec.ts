@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError } from '../../src/config/configuration-error';
 import { InformationShown, parseLaunchArguments } from '../../src/config/launch-arguments';
-import { loadSettings } from '../../src/config/load-settings';
+import { ENVIRONMENT, loadSettings } from '../../src/config/load-settings';
 import { DEFAULT_LIMITS, Settings } from '../../src/config/settings';
 
 let dir: string;
@@ -46,9 +46,9 @@ describe('loadSettings', () => {
         port: 4400,
         host: '0.0.0.0',
         hostname: '127.0.0.1:4400',
-        database: { url: undefined, dataDir: './data' },
+        database: { url: undefined, dataDir: './data', connectRetries: 5, connectRetryDelayMs: 2000 },
         federation: { peers: [], acceptFrom: 'listed', requestTimeoutMs: 5000 },
-        http: { port: 0 },
+        http: { port: 0, host: '127.0.0.1' },
         limits: DEFAULT_LIMITS,
         idleFlushMs: 100,
         bcryptCost: 10,
@@ -80,12 +80,15 @@ describe('loadSettings', () => {
           'database:',
           '  url: postgres://u:p@db/chat',
           '  dataDir: /var/lib/chat',
+          '  connectRetries: 10',
+          '  connectRetryDelayMs: 500',
           'federation:',
           '  peers: ["a.example:4402", "b.example:4403"]',
           '  acceptFrom: ["10.0.0.1", "10.0.0.2"]',
           '  requestTimeoutMs: 2500',
           'http:',
           '  port: 9400',
+          '  host: 10.0.0.5',
           'limits:',
           '  maxLineBytes: 1024',
           'idleFlushMs: 0',
@@ -99,7 +102,7 @@ describe('loadSettings', () => {
         port: 4401,
         host: '127.0.0.1',
         hostname: 'chat.example',
-        database: { url: 'postgres://u:p@db/chat', dataDir: '/var/lib/chat' },
+        database: { url: 'postgres://u:p@db/chat', dataDir: '/var/lib/chat', connectRetries: 10, connectRetryDelayMs: 500 },
         federation: {
           peers: [
             { host: 'a.example', port: 4402 },
@@ -108,7 +111,7 @@ describe('loadSettings', () => {
           acceptFrom: ['10.0.0.1', '10.0.0.2'],
           requestTimeoutMs: 2500,
         },
-        http: { port: 9400 },
+        http: { port: 9400, host: '10.0.0.5' },
         limits: { ...DEFAULT_LIMITS, maxLineBytes: 1024 },
         idleFlushMs: 0,
         bcryptCost: 12,
@@ -176,10 +179,38 @@ describe('loadSettings', () => {
       expect(fromFile('').federation.peers).toEqual([]);
     });
 
-    it('refuses a peers-list line with a port out of range, naming the file and the key', () => {
+    it('refuses a peers-list line with a port out of range, naming the file and the line', () => {
       const path = file('a.example:70000\n');
       const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
-      expect(error.message).toBe(`${path}: federation.peers.0: expected <host>:<port> with a port from 1 to 65535`);
+      expect(error.message).toBe(`${path}: line 1: expected <host>:<port> with a port from 1 to 65535, got "a.example:70000"`);
+    });
+
+    it.each(['127.0.0.1:99999', '127.0.0.1:', 'localhost 4402', '127.0.0.1:0', 'localhost: 4402'])(
+      'names a bad line %j among peer lines instead of reading the file as YAML',
+      (bad) => {
+        const path = file(`# peers\n127.0.0.1:4401\n\n127.0.0.1:4402\n${bad}\n127.0.0.1:4403\n`);
+        const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
+        expect(error.message).toBe(
+          `${path}: line 5: expected <host>:<port> with a port from 1 to 65535, got ${JSON.stringify(bad)}`,
+        );
+      },
+    );
+
+    it('reads a file of one good and one bad peer line as a peers list', () => {
+      const path = file('a.example:4401\nb.example\n');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
+      expect(error.message).toBe(`${path}: line 2: expected <host>:<port> with a port from 1 to 65535, got "b.example"`);
+    });
+
+    it('reads a YAML mapping as configuration even beside lines shaped like peers', () => {
+      const path = file('hostname: a.example:4401\nport: 4401\nhost: 127.0.0.1\n');
+      expect(loadSettings({ configurationPath: path }, {})).toMatchObject({ hostname: 'a.example:4401', port: 4401 });
+    });
+
+    it('reports broken YAML with a stray peer line as YAML, when peer lines are the minority', () => {
+      const path = file('port: 4401\nhost: 127.0.0.1\na.example:4402\n');
+      const error = configurationError(() => loadSettings({ configurationPath: path }, {}));
+      expect(error.message).toMatch(new RegExp(`^${escape(path)}: not a peers list and not valid YAML: \\S`));
     });
   });
 
@@ -207,7 +238,7 @@ describe('loadSettings', () => {
 
     it('overrides the file with CHAT_DATA_DIR, keeping the file database.url', () => {
       const settings = fromFile('database:\n  url: postgres://file/db\n  dataDir: /a\n', { CHAT_DATA_DIR: '/b' });
-      expect(settings.database).toEqual({ url: 'postgres://file/db', dataDir: '/b' });
+      expect(settings.database).toMatchObject({ url: 'postgres://file/db', dataDir: '/b' });
     });
 
     it('sets a nested key from the environment when the file section is empty', () => {
@@ -245,7 +276,23 @@ describe('loadSettings', () => {
     });
 
     it('overrides the file with HTTP_PORT', () => {
-      expect(fromFile('http:\n  port: 9401\n', { HTTP_PORT: '9400' }).http).toEqual({ port: 9400 });
+      expect(fromFile('http:\n  port: 9401\n', { HTTP_PORT: '9400' }).http).toEqual({ port: 9400, host: '127.0.0.1' });
+    });
+
+    it('overrides the file with HTTP_HOST', () => {
+      expect(fromFile('http:\n  host: 10.0.0.1\n', { HTTP_HOST: '0.0.0.0' }).http.host).toBe('0.0.0.0');
+    });
+
+    it('keeps HTTP on loopback by default even when the line protocol listens on every interface', () => {
+      expect(loadSettings({}, { HOST: '0.0.0.0', HTTP_PORT: '9400' }).http).toEqual({ port: 9400, host: '127.0.0.1' });
+    });
+
+    it('overrides the file with DATABASE_CONNECT_RETRIES and DATABASE_CONNECT_RETRY_DELAY_MS', () => {
+      const settings = fromFile('database:\n  connectRetries: 9\n  connectRetryDelayMs: 900\n', {
+        DATABASE_CONNECT_RETRIES: '0',
+        DATABASE_CONNECT_RETRY_DELAY_MS: '50',
+      });
+      expect(settings.database).toMatchObject({ connectRetries: 0, connectRetryDelayMs: 50 });
     });
 
     it('ignores an empty environment variable', () => {
@@ -360,21 +407,21 @@ describe('loadSettings', () => {
     it('refuses limits.maxLineBytes 10 as below the minimum', () => {
       const path = file('limits:\n  maxLineBytes: 10\n');
       expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
-        `${path}: limits.maxLineBytes: must be at least 256`,
+        `${path}: limits.maxLineBytes: must be from 256 to 1048576, got 10`,
       );
     });
 
     it('refuses port 70000 as above the maximum', () => {
       const path = file('port: 70000\n');
       expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
-        `${path}: port: must be at most 65535`,
+        `${path}: port: must be from 0 to 65535, got 70000`,
       );
     });
 
     it('refuses bcryptCost 3 as below the minimum', () => {
       const path = file('bcryptCost: 3\n');
       expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
-        `${path}: bcryptCost: must be at least 4`,
+        `${path}: bcryptCost: must be from 4 to 20, got 3`,
       );
     });
 
@@ -416,7 +463,7 @@ describe('loadSettings', () => {
     it('refuses a bad line of a peers file, naming the file and the line number', () => {
       const peers = file('# peers\na.example:1\n\nnot a peer\n', 'bad-peers.txt');
       const error = configurationError(() => loadSettings({}, { CHAT_PEERS_FILE: peers }));
-      expect(error.message).toBe(`${peers}: line 4: expected <host>:<port>, got "not a peer"`);
+      expect(error.message).toBe(`${peers}: line 4: expected <host>:<port> with a port from 1 to 65535, got "not a peer"`);
     });
 
     it('refuses an unreadable peers file, naming it', () => {
@@ -437,13 +484,13 @@ describe('loadSettings', () => {
 
     it('refuses an HTTP_PORT out of range, naming the variable and the key', () => {
       const error = configurationError(() => loadSettings({}, { HTTP_PORT: '70000' }));
-      expect(error.message).toBe('environment variable HTTP_PORT: http.port: must be at most 65535');
+      expect(error.message).toBe('environment variable HTTP_PORT: http.port: must be from 0 to 65535, got 70000');
     });
 
     it('refuses an unknown key under http', () => {
-      const path = file('http:\n  host: 0.0.0.0\n');
+      const path = file('http:\n  address: 0.0.0.0\n');
       expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
-        `${path}: unknown key http.host`,
+        `${path}: unknown key http.address`,
       );
     });
 
@@ -455,7 +502,7 @@ describe('loadSettings', () => {
     it('refuses an out-of-range BCRYPT_COST, naming the variable rather than the file', () => {
       const path = file('bcryptCost: 12\n');
       const error = configurationError(() => loadSettings({ configurationPath: path }, { BCRYPT_COST: '3' }));
-      expect(error.message).toBe('environment variable BCRYPT_COST: bcryptCost: must be at least 4');
+      expect(error.message).toBe('environment variable BCRYPT_COST: bcryptCost: must be from 4 to 20, got 3');
     });
 
     it('refuses a bad CHAT_PEERS entry, naming the variable', () => {
@@ -472,7 +519,91 @@ describe('loadSettings', () => {
     it('refuses idleFlushMs above 60000', () => {
       const path = file('idleFlushMs: 70000\n');
       expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
-        `${path}: idleFlushMs: must be at most 60000`,
+        `${path}: idleFlushMs: must be from 0 to 60000, got 70000`,
+      );
+    });
+
+    it('refuses port -1 in the file and in PORT, with the range and the value', () => {
+      const path = file('port: -1\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: port: must be from 0 to 65535, got -1`,
+      );
+      expect(configurationError(() => loadSettings({}, { PORT: '-1' })).message).toBe(
+        'environment variable PORT: port: must be from 0 to 65535, got -1',
+      );
+    });
+
+    it.each([
+      ['a space', 'chat example', '" "'],
+      ['a tab', 'chat\texample', '"\\t"'],
+      ['a line feed', 'chat.example\n', '"\\n"'],
+      ['a control character', 'chat\u0001example', '"\\u0001"'],
+      ['a no-break space', 'chat\u00a0example', '"\u00a0"'],
+      ['an @', 'bob@chat.example', '"@"'],
+      ['a comma', 'a.example,b.example', '","'],
+    ])('refuses a hostname with %s, naming the character', (_what, hostname, shown) => {
+      const path = file(`hostname: ${JSON.stringify(hostname)}\n`);
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: hostname: must not contain ${shown} (whitespace, control characters, "@" and "," are not allowed)`,
+      );
+    });
+
+    it('refuses a CHAT_HOSTNAME with a space, naming the variable', () => {
+      expect(configurationError(() => loadSettings({}, { CHAT_HOSTNAME: 'chat example' })).message).toBe(
+        'environment variable CHAT_HOSTNAME: hostname: must not contain " " (whitespace, control characters, "@" and "," are not allowed)',
+      );
+    });
+
+    it('accepts a hostname of 255 characters and refuses one of 256', () => {
+      expect(loadSettings({}, { CHAT_HOSTNAME: `${'h'.repeat(250)}:4401` }).hostname).toHaveLength(255);
+      expect(configurationError(() => loadSettings({}, { CHAT_HOSTNAME: `${'h'.repeat(251)}:4401` })).message).toBe(
+        'environment variable CHAT_HOSTNAME: hostname: must be at most 255 characters',
+      );
+    });
+
+    it('accepts hostnames as federation writes them: a name, an address and a port, IPv6, non-ASCII', () => {
+      for (const hostname of ['server1.com', '127.0.0.1:4401', '[::1]:4401', 'chät.example']) {
+        expect(loadSettings({}, { CHAT_HOSTNAME: hostname }).hostname).toBe(hostname);
+      }
+    });
+
+    it('refuses a DATABASE_URL that is not a URL, naming the variable and the key', () => {
+      expect(configurationError(() => loadSettings({}, { DATABASE_URL: 'notaurl' })).message).toBe(
+        'environment variable DATABASE_URL: database.url: not a URL: expected postgres://[user[:password]@]host[:port]/database' +
+          ' (characters such as @ # / in the password must be percent-encoded)',
+      );
+    });
+
+    it('refuses a database.url of another scheme, naming the file and the key', () => {
+      const path = file('database:\n  url: mysql://u:p@db/chat\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: database.url: expected a postgres:// or postgresql:// URL, got the scheme "mysql"`,
+      );
+    });
+
+    it.each(['postgres://', 'postgres:///chat', 'postgresql:chat'])('refuses the database URL %j without a host', (url) => {
+      expect(configurationError(() => loadSettings({}, { DATABASE_URL: url })).message).toBe(
+        'environment variable DATABASE_URL: database.url: the URL has no host: expected postgres://[user[:password]@]host[:port]/database',
+      );
+    });
+
+    it('never echoes a database URL, which may hold a password', () => {
+      const error = configurationError(() => loadSettings({}, { DATABASE_URL: 'postgres://chat:s3cret#1@db/chat' }));
+      expect(error.message).not.toContain('s3cret');
+    });
+
+    it.each([
+      'postgres://db/chat',
+      'postgresql://chat:p%40ss@db.example:5433/chat?sslmode=require',
+      'postgres://chat@[::1]:5432/chat',
+      'postgres:///chat?host=/var/run/postgresql',
+    ])('accepts the database URL %j', (url) => {
+      expect(loadSettings({}, { DATABASE_URL: url }).database.url).toBe(url);
+    });
+
+    it('refuses DATABASE_CONNECT_RETRIES out of range', () => {
+      expect(configurationError(() => loadSettings({}, { DATABASE_CONNECT_RETRIES: '1000' })).message).toBe(
+        'environment variable DATABASE_CONNECT_RETRIES: database.connectRetries: must be from 0 to 100, got 1000',
       );
     });
 
@@ -513,7 +644,29 @@ describe('parseLaunchArguments', () => {
 
   it('refuses port 70000', () => {
     const error = configurationError(() => parseLaunchArguments(['70000'], quiet));
-    expect(error.message).toBe('command line: port: must be at most 65535, got 70000');
+    expect(error.message).toBe('command line: port: must be from 0 to 65535, got "70000"');
+  });
+
+  it.each(['-1', '-0', '65536', '99999999999999999999'])('refuses the port %j with the range, not as a file name', (port) => {
+    expect(configurationError(() => parseLaunchArguments([port], quiet)).message).toBe(
+      `command line: port: must be from 0 to 65535, got "${port}"`,
+    );
+  });
+
+  it('refuses port -1 followed by a configuration path', () => {
+    expect(configurationError(() => parseLaunchArguments(['-1', 'cfg.yaml'], quiet)).message).toBe(
+      'command line: port: must be from 0 to 65535, got "-1"',
+    );
+  });
+
+  it.each(['1.5', '+4401', '1e3', '-2.5', '.5'])('refuses the number %j as a port that is not an integer', (port) => {
+    expect(configurationError(() => parseLaunchArguments([port], quiet)).message).toBe(
+      `command line: port: must be an integer from 0 to 65535, got "${port}"`,
+    );
+  });
+
+  it('still reads a name that merely starts with a digit as the configuration path', () => {
+    expect(parseLaunchArguments(['4401.yaml'], quiet)).toEqual({ configurationPath: '4401.yaml' });
   });
 
   it('refuses more than two arguments', () => {
@@ -534,6 +687,17 @@ describe('parseLaunchArguments', () => {
     const print = jest.fn();
     expect(() => parseLaunchArguments(['--help'], print)).toThrow();
     expect(print.mock.calls.join('')).toMatch(/Usage: chat-server \[options\] \[port\] \[configuration\]/);
+  });
+
+  it('lists every environment variable with the key it sets in --help', () => {
+    const print = jest.fn();
+    expect(() => parseLaunchArguments(['--help'], print)).toThrow(InformationShown);
+    const help = print.mock.calls.join('');
+    expect(help).toContain('Environment variables');
+    expect(help).toMatch(/^ {2}HTTP_HOST +http\.host$/m);
+    expect(help).toMatch(/^ {2}DATABASE_URL +database\.url$/m);
+    expect(help).toMatch(/^ {2}CHAT_PEERS +federation\.peers \(comma-separated\)$/m);
+    for (const { variable, key } of ENVIRONMENT) expect(help).toMatch(new RegExp(`^ {2}${variable} +${escape(key)}`, 'm'));
   });
 
   it('throws InformationShown for --version', () => {

@@ -68,6 +68,16 @@ describe('NestLogger', () => {
     expect(logs.entries[1]).not.toHaveProperty('stack');
   });
 
+  test("Nest's ExceptionHandler copy of an error it rethrows to the caller is debug detail, not a second error line", () => {
+    const { logs, logger } = nest();
+    const failure = new Error('database "x" does not exist');
+    logger.error(failure, 'ExceptionHandler');
+    expect(logs.entries).toEqual([
+      expect.objectContaining({ level: LEVEL.debug, context: 'ExceptionHandler', msg: failure.message }),
+    ]);
+    expect(logs.atLeast(LEVEL.info)).toEqual([]);
+  });
+
   test('an Error or an object is logged as a field, with a readable message', () => {
     const { logs, logger } = nest();
     logger.warn(new Error('careful'), 'Test');
