@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { DestinationStream } from 'pino';
 import { AppModule, AppOptions } from './app.module';
 import { Settings } from './config/settings';
@@ -48,6 +49,7 @@ export function lineServerOptions(settings: Settings): LineServerOptions {
  */
 export async function startChatServer(settings: Settings, options: StartOptions = {}): Promise<ChatServer> {
   const logger = createLogger(settings, options.logDestination);
+  logger.info({ context: 'Database' }, `using ${describeDatabase(settings)}`);
   const transport = new LineServer(lineServerOptions(settings), logger);
   const module = AppModule.forRoot(settings, {
     databaseRetryAttempts: options.databaseRetryAttempts,
@@ -63,7 +65,7 @@ export async function startChatServer(settings: Settings, options: StartOptions 
     await app.init();
     await app.startAllMicroservices();
     if (httpOn) {
-      await app.listen(settings.http.port, settings.http.host ?? '127.0.0.1');
+      await app.listen(settings.http.port, settings.http.host);
       const { address, port } = app.getHttpServer().address() as AddressInfo;
       logger.info({ context: 'Http', address, port }, `health and metrics on http://${address}:${port}`);
     }
@@ -81,4 +83,15 @@ export async function startChatServer(settings: Settings, options: StartOptions 
       await app.close();
     },
   };
+}
+
+/** Where the data lives, for the start-up log; a URL's password is left out. */
+function describeDatabase({ database }: Settings): string {
+  if (!database.url) return `the embedded database in ${resolve(database.dataDir)}`;
+  try {
+    const url = new URL(database.url);
+    return `PostgreSQL at ${url.host}${url.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { forbiddenInHostname } from '../domain/names';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -29,7 +30,7 @@ export interface Settings {
     readonly requestTimeoutMs: number;
   };
   /** Health and metrics over HTTP; port 0 turns the HTTP listener off. Unset `host` means 127.0.0.1. */
-  readonly http: { readonly port: number; readonly host?: string };
+  readonly http: { readonly port: number; readonly host: string };
   readonly limits: Limits;
   readonly idleFlushMs: number;
   readonly bcryptCost: number;
@@ -102,14 +103,10 @@ function outOfRange(min: number, max: number, input: unknown): string {
 
 const text = z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
 
-// The characters names.ts refuses in user and channel names, except `:`, which a hostname may hold
-// (`127.0.0.1:4401`): whitespace would split a federation line, `@` and `,` would split a name or a list.
-const FORBIDDEN_IN_HOSTNAME = /[\p{White_Space}\p{Cc}@,]/u;
-
 const hostname = text.superRefine((value, context) => {
-  const forbidden = FORBIDDEN_IN_HOSTNAME.exec(value);
-  if (forbidden) {
-    const message = `must not contain ${JSON.stringify(forbidden[0])} (whitespace, control characters, "@" and "," are not allowed)`;
+  const forbidden = forbiddenInHostname(value);
+  if (forbidden !== undefined) {
+    const message = `must not contain ${JSON.stringify(forbidden)} (whitespace, control characters, "@" and "," are not allowed)`;
     context.addIssue({ code: 'custom', message });
   } else if ([...value].length > HOSTNAME_MAX) {
     context.addIssue({ code: 'custom', message: `must be at most ${HOSTNAME_MAX} characters` });

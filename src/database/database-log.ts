@@ -122,6 +122,11 @@ export class DatabaseLog implements TypeOrmLogger {
     else this.logger.debug(message);
   }
 
+  /** What the database is doing at start (creating or opening the embedded one), which can take seconds. */
+  progress(message: string): void {
+    this.logger.info(message);
+  }
+
   logQuery(): void {}
 
   logQuerySlow(): void {}

@@ -31,5 +31,5 @@ export function databaseOptions(database: DatabaseSettings, log?: DatabaseLog): 
   if (database.url) {
     return { ...common, url: database.url, ...(log ? { driver: observedPg((error) => log.connectionFailed(error)) } : {}) };
   }
-  return { ...common, driver: pgliteDriver(database.dataDir) };
+  return { ...common, driver: pgliteDriver(database.dataDir, log && ((message) => log.progress(message))) };
 }

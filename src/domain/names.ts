@@ -7,6 +7,9 @@ export const PASSWORD_MAX_BYTES = 72;
 
 // `@` `:` `,` are reserved by federation (user@host, channel:host) and by the CHANNELS list.
 const FORBIDDEN_IN_NAME = /[\p{White_Space}\p{Cc}@:,]/u;
+// A hostname may hold `:` (`127.0.0.1:4401`); whitespace would split a federation line, `@` and `,`
+// a qualified name or a list.
+const FORBIDDEN_IN_HOSTNAME = /[\p{White_Space}\p{Cc}@,]/u;
 // A NUL would end the password early inside bcrypt's C code, so control characters are refused too.
 const FORBIDDEN_IN_PASSWORD = /[\p{White_Space}\p{Cc}]/u;
 
@@ -34,4 +37,9 @@ export function isValidPassword(password: string): boolean {
   return (
     password.length > 0 && Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES && !FORBIDDEN_IN_PASSWORD.test(password)
   );
+}
+
+/** The first character a server's hostname may not hold, if any. */
+export function forbiddenInHostname(hostname: string): string | undefined {
+  return FORBIDDEN_IN_HOSTNAME.exec(hostname)?.[0];
 }

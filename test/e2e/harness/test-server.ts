@@ -5,7 +5,10 @@ import { DEFAULT_LIMITS, Settings } from '../../../src/config/settings';
 import { DatabaseSettings } from '../../../src/database/database.options';
 import { started, stopped } from './running';
 
-export type SettingsOverrides = Partial<Omit<Settings, 'limits'>> & { limits?: Partial<Settings['limits']> };
+export type SettingsOverrides = Partial<Omit<Settings, 'limits' | 'http'>> & {
+  limits?: Partial<Settings['limits']>;
+  http?: Partial<Settings['http']>;
+};
 
 /** The settings e2e servers run with: loopback, an ephemeral port, cheap bcrypt, quiet logs. */
 export function testSettings(database: DatabaseSettings, overrides: SettingsOverrides = {}): Settings {
@@ -17,10 +20,10 @@ export function testSettings(database: DatabaseSettings, overrides: SettingsOver
     federation: { peers: [], acceptFrom: 'listed', requestTimeoutMs: 5000 },
     idleFlushMs: 100,
     bcryptCost: 4,
-    http: { port: 0 },
     logLevel: 'error',
     logFormat: 'json',
     ...overrides,
+    http: { port: 0, host: '127.0.0.1', ...overrides.http },
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
   };
 }
