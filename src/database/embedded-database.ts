@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { DataDirLock, lockDataDir } from './data-dir-lock';
 
@@ -54,11 +55,28 @@ async function create(folder: string, progress: Progress): Promise<void> {
   const started = performance.now();
   progress(`creating a new embedded database in ${folder} (first start; this takes a few seconds)`);
   const building = join(folder, BUILDING);
-  const database = await PGlite.create(building);
-  await database.close();
+  await buildInWorker(building);
   const built = readdirSync(building).filter((entry) => entry !== 'PG_VERSION');
   for (const entry of [...built, 'PG_VERSION']) renameSync(join(building, entry), join(folder, entry));
   rmSync(building, { recursive: true });
   rmSync(join(folder, CREATING));
   progress(`embedded database created (${seconds(started)})`);
+}
+
+/**
+ * Creating a database runs PostgreSQL's initdb, which holds its thread for seconds at a time. In a
+ * worker thread it leaves the event loop free, so a signal during a first start is acted on at once.
+ */
+function buildInWorker(folder: string): Promise<void> {
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     require(workerData.pglite).PGlite.create(workerData.folder).then((database) => database.close());`,
+    { eval: true, workerData: { pglite: require.resolve('@electric-sql/pglite'), folder } },
+  );
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`creating the embedded database failed (exit ${code})`)),
+    );
+  });
 }
