@@ -161,6 +161,8 @@ describe('start-up', () => {
       const folder = join(mkdtempSync(join(scratch, 'interrupted-')), 'data');
       const server = start(folder);
       await logged(server, /^creating a new embedded database/);
+      // Into initdb, which holds its thread for seconds at a time.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       const sent = Date.now();
       server.child.kill(signal);
       expect(await server.exited).toBe(code);
