@@ -46,6 +46,24 @@ async function start(spec: Parameters<typeof startFederated>[1]): Promise<TestSe
   return server;
 }
 
+/** server1.com, linked to a fake peer quiet.example that never answers a request; a 300 ms request timeout. */
+async function linkedToSilentPeer(): Promise<{ server1: TestServer; link: LineClient }> {
+  const silent = await fake();
+  const server1 = await start({
+    address: A,
+    port: await freePort(A),
+    hostname: 'server1.com',
+    peers: [{ host: FAKE, port: silent.port }],
+    requestTimeoutMs: 300,
+  });
+  const link = await silent.nextLink();
+  clients.push(link);
+  await link.expectLine('FEDERATE-OUT server1.com');
+  link.send('FEDERATE-CONFIRM quiet.example');
+  await link.expectLine('FEDCHANNELS ');
+  return { server1, link };
+}
+
 afterEach(async () => {
   for (const each of clients) each.close();
   for (const each of fakes) each.close();
@@ -213,19 +231,7 @@ describe('federated servers', () => {
   });
 
   test('a remote JOIN fails when the channel’s server does not answer within federation.requestTimeoutMs', async () => {
-    const silent = await fake();
-    const server1 = await start({
-      address: A,
-      port: await freePort(A),
-      hostname: 'server1.com',
-      peers: [{ host: FAKE, port: silent.port }],
-      requestTimeoutMs: 300,
-    });
-    const link = await silent.nextLink();
-    clients.push(link);
-    await link.expectLine('FEDERATE-OUT server1.com');
-    link.send('FEDERATE-CONFIRM quiet.example');
-    await link.expectLine('FEDCHANNELS ');
+    const { server1, link } = await linkedToSilentPeer();
     const bob = await loggedIn(server1, A, 'bob');
     bob.send('JOIN void:quiet.example');
     await link.expectLine('FEDJOIN bob@server1.com void');
@@ -267,19 +273,7 @@ describe('a client that half-closes after a remote request', () => {
   });
 
   test('is closed about federation.requestTimeoutMs after its last remote request when the peer never answers', async () => {
-    const silent = await fake();
-    const server1 = await start({
-      address: A,
-      port: await freePort(A),
-      hostname: 'server1.com',
-      peers: [{ host: FAKE, port: silent.port }],
-      requestTimeoutMs: 300,
-    });
-    const link = await silent.nextLink();
-    clients.push(link);
-    await link.expectLine('FEDERATE-OUT server1.com');
-    link.send('FEDERATE-CONFIRM quiet.example');
-    await link.expectLine('FEDCHANNELS ');
+    const { server1, link } = await linkedToSilentPeer();
     const bob = await loggedIn(server1, A, 'bob');
     // The JOIN waits inside its handler; the SAY after it is held open by the connection.
     bob.send('JOIN void:quiet.example');

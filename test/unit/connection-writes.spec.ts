@@ -1,15 +1,6 @@
 import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
-import { Connection, ConnectionOptions } from '../../src/transport/connection';
-
-const OPTIONS: ConnectionOptions = {
-  maxLineBytes: 4096,
-  idleFlushMs: 0,
-  commandsPerSecond: 1000,
-  commandBurst: 1000,
-  maxQueuedCommands: 100,
-  unauthenticatedIdleMs: 60_000,
-  sendQueueBytes: 65_536,
-};
+import { Connection } from '../../src/transport/connection';
+import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -30,7 +21,10 @@ describe('Connection writes', () => {
     client.setEncoding('utf8');
     client.on('data', (chunk: string) => chunks.push(chunk));
     serverSide = await accepted;
-    connection = new Connection('c1', serverSide, OPTIONS, { dispatch: async () => undefined, closed: async () => undefined });
+    connection = new Connection('c1', serverSide, TEST_CONNECTION_OPTIONS, {
+      dispatch: async () => undefined,
+      closed: async () => undefined,
+    });
   });
 
   afterEach(async () => {
@@ -62,7 +56,7 @@ describe('Connection writes', () => {
   it('does not count a large burst of one turn against a reader that keeps up', async () => {
     const line = `RECV bob room ${'x'.repeat(8000)}\n`;
     for (let index = 0; index < 12; index++) connection.deliver(line);
-    expect(serverSide.writableLength).toBeGreaterThan(OPTIONS.sendQueueBytes);
+    expect(serverSide.writableLength).toBeGreaterThan(TEST_CONNECTION_OPTIONS.sendQueueBytes);
     await nextTurn();
     expect(await received(12 * line.length)).toHaveLength(12 * line.length);
     expect(connection.overLimit).toBe(false);

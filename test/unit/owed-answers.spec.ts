@@ -3,19 +3,10 @@ import { Settings } from '../../src/config/settings';
 import { Federation } from '../../src/modules/federation/federation.service';
 import { PeerLinks } from '../../src/modules/federation/peer-links';
 import { LocalPresence } from '../../src/modules/presence/presence';
-import { Connection, ConnectionOptions } from '../../src/transport/connection';
+import { Connection } from '../../src/transport/connection';
+import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
 import { Frame } from '../../src/transport/line-framer';
 import { Session } from '../../src/transport/session';
-
-const OPTIONS: ConnectionOptions = {
-  maxLineBytes: 4096,
-  idleFlushMs: 0,
-  commandsPerSecond: 1000,
-  commandBurst: 1000,
-  maxQueuedCommands: 100,
-  unauthenticatedIdleMs: 60_000,
-  sendQueueBytes: 65_536,
-};
 
 interface Owed {
   readonly promise: Promise<void>;
@@ -58,7 +49,7 @@ describe('Connection: answers owed after a command was handled', () => {
     const dispatch = async (session: Connection, frame: Frame): Promise<void> => {
       if (frame.kind === 'line') onCommand(session, frame.bytes.toString('utf8'));
     };
-    connection = new Connection('c1', serverSide, OPTIONS, { dispatch, closed: async () => undefined });
+    connection = new Connection('c1', serverSide, TEST_CONNECTION_OPTIONS, { dispatch, closed: async () => undefined });
   });
 
   afterEach(async () => {
