@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { DEFAULT_DATABASE_CONNECT, SETTINGS, Settings } from './config/settings';
 import { DatabaseLog } from './database/database-log';
 import { databaseOptions } from './database/database.options';
+import { openAtStart } from './database/open-at-start';
 import { createLogger, Logger, LOGGER } from './logging/logger';
 import { AuthModule } from './modules/auth/auth.module';
 import { ChannelsModule } from './modules/channels/channels.module';
@@ -45,7 +46,7 @@ export class AppModule {
         // The factory retries, logging one line per attempt; Nest's own retry would log each with a stack.
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ ...dataSourceOptions, toRetry: () => false }),
-          dataSourceFactory: () => databaseLog.openAtStart(() => new DataSource(dataSourceOptions).initialize(), attempts),
+          dataSourceFactory: () => openAtStart(databaseLog, () => new DataSource(dataSourceOptions).initialize(), attempts),
         }),
         PresenceModule,
         AuthModule,

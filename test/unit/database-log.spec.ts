@@ -1,4 +1,5 @@
-import { DatabaseLog, isTransient } from '../../src/database/database-log';
+import { DatabaseLog } from '../../src/database/database-log';
+import { isTransient, openAtStart } from '../../src/database/open-at-start';
 import { LEVEL, LogCapture } from '../e2e/harness/log-capture';
 
 function databaseLog(): { log: DatabaseLog; logs: LogCapture } {
@@ -97,7 +98,7 @@ describe('isTransient', () => {
   });
 });
 
-describe('DatabaseLog.openAtStart', () => {
+describe('openAtStart', () => {
   const attempts = { retries: 2, retryDelayMs: 1500, server: '127.0.0.1:5432' };
 
   /** An open() that fails with each of `failures` in turn, then answers "open". */
@@ -116,7 +117,7 @@ describe('DatabaseLog.openAtStart', () => {
     const refused = networkError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432');
     const sleeps: number[] = [];
     const sleep = async (ms: number) => void sleeps.push(ms);
-    await expect(log.openAtStart(opener([refused, refused], log), attempts, sleep)).resolves.toBe('open');
+    await expect(openAtStart(log, opener([refused, refused], log), attempts, sleep)).resolves.toBe('open');
     expect(sleeps).toEqual([1500, 1500]);
     expect(logs.entries.map((entry) => [entry.level, entry.msg])).toEqual([
       [LEVEL.warn, 'cannot connect to the database (attempt 1 of 3): connect ECONNREFUSED 127.0.0.1:5432; retrying in 1.5 s'],
@@ -130,7 +131,7 @@ describe('DatabaseLog.openAtStart', () => {
     const { log, logs } = databaseLog();
     const refused = () => networkError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432');
     const failing = opener([refused(), refused(), refused()], log);
-    await expect(log.openAtStart(failing, attempts, async () => undefined)).rejects.toThrow(
+    await expect(openAtStart(log, failing, attempts, async () => undefined)).rejects.toThrow(
       'cannot connect to the database after 3 attempts: connect ECONNREFUSED 127.0.0.1:5432',
     );
     expect(logs.entries).toHaveLength(2);
@@ -139,7 +140,7 @@ describe('DatabaseLog.openAtStart', () => {
   test('with no retries, one attempt, and nothing logged', async () => {
     const { log, logs } = databaseLog();
     const failing = opener([networkError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432')], log);
-    await expect(log.openAtStart(failing, { retries: 0, retryDelayMs: 0 })).rejects.toThrow(
+    await expect(openAtStart(log, failing, { retries: 0, retryDelayMs: 0 })).rejects.toThrow(
       /^cannot connect to the database: connect ECONNREFUSED/,
     );
     expect(logs.entries).toEqual([]);
@@ -153,7 +154,7 @@ describe('DatabaseLog.openAtStart', () => {
     const { log, logs } = databaseLog();
     const sleep = jest.fn(async () => undefined);
     const failing = opener([postgresError(code, message)], log);
-    await expect(log.openAtStart(failing, attempts, sleep)).rejects.toThrow(
+    await expect(openAtStart(log, failing, attempts, sleep)).rejects.toThrow(
       `${message} (PostgreSQL at 127.0.0.1:5432, SQLSTATE ${code})`,
     );
     expect(sleep).not.toHaveBeenCalled();
@@ -163,7 +164,7 @@ describe('DatabaseLog.openAtStart', () => {
   test('fails at once for a host name that does not resolve, saying it is the database connection', async () => {
     const { log } = databaseLog();
     const failing = opener([networkError('ENOTFOUND', 'getaddrinfo ENOTFOUND postgress')], log);
-    await expect(log.openAtStart(failing, attempts, async () => undefined)).rejects.toThrow(
+    await expect(openAtStart(log, failing, attempts, async () => undefined)).rejects.toThrow(
       /^cannot connect to the database: getaddrinfo ENOTFOUND postgress$/,
     );
   });
@@ -171,7 +172,7 @@ describe('DatabaseLog.openAtStart', () => {
   test('passes on an error that is neither transient nor from PostgreSQL unchanged', async () => {
     const { log } = databaseLog();
     const odd = new Error('the data directory is locked');
-    await expect(log.openAtStart(opener([odd], log), attempts)).rejects.toBe(odd);
+    await expect(openAtStart(log, opener([odd], log), attempts)).rejects.toBe(odd);
   });
 
   test('stops retrying when a transient failure turns into a permanent one', async () => {
@@ -180,7 +181,7 @@ describe('DatabaseLog.openAtStart', () => {
       networkError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'),
       postgresError('3D000', 'database "x" does not exist'),
     ];
-    await expect(log.openAtStart(opener(failures, log), attempts, async () => undefined)).rejects.toThrow(
+    await expect(openAtStart(log, opener(failures, log), attempts, async () => undefined)).rejects.toThrow(
       /^database "x" does not exist/,
     );
     expect(logs.entries).toHaveLength(1);
@@ -192,7 +193,7 @@ describe('DatabaseLog.openAtStart', () => {
       new AggregateError([new Error('connect ECONNREFUSED ::1:5432'), new Error('connect ECONNREFUSED 127.0.0.1:5432')], ''),
       { code: 'ECONNREFUSED' },
     );
-    await expect(log.openAtStart(opener([all], log), { retries: 1, retryDelayMs: 0 }, async () => undefined)).resolves.toBe(
+    await expect(openAtStart(log, opener([all], log), { retries: 1, retryDelayMs: 0 }, async () => undefined)).resolves.toBe(
       'open',
     );
     expect(logs.entries[0].msg).toBe(
@@ -202,7 +203,7 @@ describe('DatabaseLog.openAtStart', () => {
 
   test('once open, a connection the pool cannot open is logged again', async () => {
     const { log, logs } = databaseLog();
-    await log.openAtStart(async () => 'open', attempts);
+    await openAtStart(log, async () => 'open', attempts);
     log.connectionFailed(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
     expect(logs.entries.map((entry) => entry.msg)).toEqual([
       'cannot connect to the database: connect ECONNREFUSED 127.0.0.1:5432',
