@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import { Frame, LineFramer } from './line-framer';
+import { encode, Reply } from './replies';
 import { Session, SessionRole } from './session';
 import { TokenBucket } from './token-bucket';
 
@@ -103,6 +104,11 @@ export class Connection implements Session {
     return this.socket.bytesWritten;
   }
 
+  send(reply: Reply): void {
+    this.deliver(encode(reply));
+  }
+
+  /** Queues one serialized protocol line (ending in LF); many connections may share one buffer. */
   deliver(line: string | Uint8Array): void {
     if (this.socketClosed || !this.socket.writable) return;
     if (this.socket.writableCorked === 0) {

@@ -10,7 +10,7 @@ import { Frame } from './line-framer';
 import { isLoopback } from '../domain/loopback';
 import { Logger } from '../logging/logger';
 import { Refusal } from './refusal';
-import { Reply, serialize } from './replies';
+import { Reply } from './replies';
 import { Session, SESSION_CLOSED } from './session';
 import { CommandOutcome, OutcomeCounts, TransportStats, TransportStatus } from './transport-status';
 
@@ -182,7 +182,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     }
     if (outcome.kind === 'refused') {
       this.count(outcome.verb, 'failed');
-      if (outcome.failure) connection.deliver(serialize(outcome.failure));
+      if (outcome.failure) connection.send(outcome.failure);
       return;
     }
     const { command, failure } = outcome;
@@ -190,12 +190,12 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     try {
       const reply = await this.run(handler, command, connection);
       this.count(command.verb, reply?.kind === 'result' && !reply.ok ? 'failed' : 'ok');
-      if (reply) connection.deliver(serialize(reply));
+      if (reply) connection.send(reply);
     } catch (error) {
       const expected = error instanceof Refusal;
       this.count(command.verb, expected ? 'failed' : 'error');
       if (!expected) this.logFailure(connection, command.verb, error);
-      if (failure) connection.deliver(serialize(failure));
+      if (failure) connection.send(failure);
     }
   }
 

@@ -1,12 +1,19 @@
 /**
- * What the server says on the wire. Handlers return these values; `serialize` is the only place
- * that turns them into protocol text.
+ * What the server says on the wire, to clients and to peer servers. Modules hand these values to
+ * a session (`session.send`) or return them from handlers; `serialize` is the only place that
+ * turns them into protocol text.
  */
 export type Reply =
   | { readonly kind: 'result'; readonly verb: string; readonly subject?: string; readonly ok: boolean }
   | { readonly kind: 'list'; readonly verb: string; readonly items: readonly string[] }
   | { readonly kind: 'recv'; readonly from: string; readonly channel: string; readonly message: string }
-  | { readonly kind: 'line'; readonly words: readonly string[] };
+  | { readonly kind: 'handshake'; readonly verb: 'FEDERATE-OUT' | 'FEDERATE-CONFIRM'; readonly hostname: string }
+  | { readonly kind: 'fedchannels'; readonly channels: readonly string[] }
+  | { readonly kind: 'fednew'; readonly channel: string }
+  | { readonly kind: 'fedjoin'; readonly user: string; readonly channel: string }
+  | { readonly kind: 'fedsay'; readonly user: string; readonly channel: string; readonly message: string }
+  | { readonly kind: 'fedrecv'; readonly to: string; readonly from: string; readonly channel: string; readonly message: string }
+  | { readonly kind: 'fedresult'; readonly user: string; readonly verb: string; readonly subject?: string; readonly ok: boolean };
 
 export const Reply = {
   result(verb: string, ok: boolean, subject?: string): Reply {
@@ -18,24 +25,78 @@ export const Reply = {
   recv(from: string, channel: string, message: string): Reply {
     return { kind: 'recv', from, channel, message };
   },
-  /** A server-to-server line: its words joined by single spaces (`FEDJOIN bob@a helloworld`). */
-  line(...words: string[]): Reply {
-    return { kind: 'line', words };
+  /** `FEDERATE-OUT <hostname>`: a server asking the peer it dialed to become a link. */
+  federateOut(hostname: string): Reply {
+    return { kind: 'handshake', verb: 'FEDERATE-OUT', hostname };
+  },
+  /** `FEDERATE-CONFIRM <hostname>`: the answer of the server that accepts the link. */
+  federateConfirm(hostname: string): Reply {
+    return { kind: 'handshake', verb: 'FEDERATE-CONFIRM', hostname };
+  },
+  fedChannels(channels: readonly string[]): Reply {
+    return { kind: 'fedchannels', channels };
+  },
+  fedNew(channel: string): Reply {
+    return { kind: 'fednew', channel };
+  },
+  /** `user` is `name@host`, `channel` the name as the receiving server knows it (bare). */
+  fedJoin(user: string, channel: string): Reply {
+    return { kind: 'fedjoin', user, channel };
+  },
+  fedSay(user: string, channel: string, message: string): Reply {
+    return { kind: 'fedsay', user, channel, message };
+  },
+  /** `channel` is `<name>:<host>`; `to` and `from` are written as the receiving server sees them. */
+  fedRecv(to: string, from: string, channel: string, message: string): Reply {
+    return { kind: 'fedrecv', to, from, channel, message };
+  },
+  /** The outcome of a FEDJOIN or FEDSAY, for `user` of the receiving server. */
+  fedResult(user: string, verb: string, ok: boolean, subject?: string): Reply {
+    return { kind: 'fedresult', user, verb, ok, subject };
   },
 };
 
 /** One protocol line for a reply, ending with exactly one LF. */
 export function serialize(reply: Reply): string {
   switch (reply.kind) {
-    case 'result': {
-      const subject = reply.subject ? ` ${reply.subject}` : '';
-      return `RESULT ${reply.verb}${subject} ${reply.ok ? 1 : 0}\n`;
-    }
+    case 'result':
+      return `RESULT ${reply.verb}${subjectOf(reply.subject)} ${reply.ok ? 1 : 0}\n`;
     case 'list':
       return `RESULT ${reply.verb} ${reply.items.join(', ')}\n`;
     case 'recv':
       return `RECV ${reply.from} ${reply.channel} ${reply.message}\n`;
-    case 'line':
-      return `${reply.words.join(' ')}\n`;
+    case 'handshake':
+      return `${reply.verb} ${reply.hostname}\n`;
+    case 'fedchannels':
+      return `FEDCHANNELS ${reply.channels.join(', ')}\n`;
+    case 'fednew':
+      return `FEDNEW ${reply.channel}\n`;
+    case 'fedjoin':
+      return `FEDJOIN ${reply.user} ${reply.channel}\n`;
+    case 'fedsay':
+      return `FEDSAY ${reply.user} ${reply.channel} ${reply.message}\n`;
+    case 'fedrecv':
+      return `FEDRECV ${reply.to} ${reply.from} ${reply.channel} ${reply.message}\n`;
+    case 'fedresult':
+      return `FEDRESULT ${reply.user} ${reply.verb}${subjectOf(reply.subject)} ${reply.ok ? 1 : 0}\n`;
   }
+}
+
+function subjectOf(subject: string | undefined): string {
+  return subject ? ` ${subject}` : '';
+}
+
+const encoded = new WeakMap<Reply, Uint8Array>();
+
+/**
+ * The bytes of a reply, encoded once however many sessions it is sent to: a RECV fanned out to a
+ * channel's members, or a FEDNEW to every peer, shares one buffer.
+ */
+export function encode(reply: Reply): Uint8Array {
+  let bytes = encoded.get(reply);
+  if (!bytes) {
+    bytes = Buffer.from(serialize(reply));
+    encoded.set(reply, bytes);
+  }
+  return bytes;
 }

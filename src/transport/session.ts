@@ -7,7 +7,9 @@ export const SESSION_CLOSED = 'session.closed';
  */
 export type SessionRole = 'client' | 'dialing' | 'link';
 
-/** What modules may know of a connection: who it is, and a way to send it a line. */
+import { Reply } from './replies';
+
+/** What modules may know of a connection: who it is, and a way to send it a reply. */
 export interface Session {
   /** Connection id used in logs, e.g. `c42`. */
   readonly id: string;
@@ -17,8 +19,8 @@ export interface Session {
   peer?: string;
   /** The logged-in user, set by presence on LOGIN. */
   user?: string;
-  /** Queues one serialized protocol line (ending in LF) for this client; many may share one buffer. */
-  deliver(line: string | Uint8Array): void;
+  /** Queues one reply for this connection; the transport turns it into bytes, once per reply. */
+  send(reply: Reply): void;
   /** Closes the connection (used for links). */
   close(): void;
   /**

@@ -18,7 +18,7 @@ function session(id: string): Session {
     id,
     remoteAddress: '127.0.0.1',
     role: 'client',
-    deliver: () => undefined,
+    send: () => undefined,
     close: () => undefined,
     awaitSettled: () => undefined,
   };

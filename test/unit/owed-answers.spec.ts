@@ -6,6 +6,7 @@ import { LocalPresence } from '../../src/modules/presence/presence';
 import { Connection } from '../../src/transport/connection';
 import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
 import { Frame } from '../../src/transport/line-framer';
+import { serialize } from '../../src/transport/replies';
 import { Session } from '../../src/transport/session';
 
 interface Owed {
@@ -153,7 +154,7 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
       id,
       remoteAddress: '127.0.0.1',
       role,
-      deliver: (line) => deliver(typeof line === 'string' ? line : Buffer.from(line).toString('utf8')),
+      send: (reply) => deliver(serialize(reply)),
       close: () => undefined,
       awaitSettled: (promise) => void held.push(promise),
     };

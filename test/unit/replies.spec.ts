@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { PATTERN_EXTRAS_METADATA, PATTERN_METADATA } from '@nestjs/microservices/constants';
 import { CommandSyntax, resultOf, SYNTAX_EXTRA, Verb } from '../../src/transport/command';
-import { Reply, serialize } from '../../src/transport/replies';
+import { encode, Reply, serialize } from '../../src/transport/replies';
 
 describe('serialize', () => {
   it('writes a successful result without subject as "RESULT <VERB> 1"', () => {
@@ -104,5 +104,45 @@ describe('Verb', () => {
 
   it('names the extra lineSyntax', () => {
     expect(SYNTAX_EXTRA).toBe('lineSyntax');
+  });
+});
+
+describe('serialize: server-to-server lines', () => {
+  it.each([
+    ['FEDERATE-OUT with the hostname', Reply.federateOut('server1.com'), 'FEDERATE-OUT server1.com\n'],
+    ['FEDERATE-CONFIRM with the hostname', Reply.federateConfirm('server2.com'), 'FEDERATE-CONFIRM server2.com\n'],
+    ['FEDCHANNELS with its names separated by a comma and a space', Reply.fedChannels(['a', 'b']), 'FEDCHANNELS a, b\n'],
+    ['FEDCHANNELS without channels as the verb and a space', Reply.fedChannels([]), 'FEDCHANNELS \n'],
+    ['FEDNEW with the bare channel', Reply.fedNew('alpha'), 'FEDNEW alpha\n'],
+    ['FEDJOIN with the qualified user', Reply.fedJoin('bob@server1.com', 'alpha'), 'FEDJOIN bob@server1.com alpha\n'],
+    [
+      'FEDSAY with the message byte for byte',
+      Reply.fedSay('bob@server1.com', 'alpha', ' hi  there '),
+      'FEDSAY bob@server1.com alpha  hi  there \n',
+    ],
+    [
+      'FEDRECV with both users and the qualified channel',
+      Reply.fedRecv('ann', 'bob@server1.com', 'alpha:server2.com', 'hi'),
+      'FEDRECV ann bob@server1.com alpha:server2.com hi\n',
+    ],
+    [
+      'FEDRESULT of a JOIN with its qualified channel',
+      Reply.fedResult('bob', 'JOIN', true, 'alpha:server2.com'),
+      'FEDRESULT bob JOIN alpha:server2.com 1\n',
+    ],
+    ['FEDRESULT of a refused SAY without channel', Reply.fedResult('bob', 'SAY', false), 'FEDRESULT bob SAY 0\n'],
+  ])('writes %s', (_name, reply, line) => {
+    expect(serialize(reply)).toBe(line);
+  });
+});
+
+describe('encode', () => {
+  it('gives the UTF-8 bytes of the serialized line', () => {
+    expect(Buffer.from(encode(Reply.recv('bob', 'alpha', 'héllo'))).toString('utf8')).toBe('RECV bob alpha héllo\n');
+  });
+
+  it('encodes a reply once, however many times it is sent', () => {
+    const reply = Reply.recv('bob', 'alpha', 'hi');
+    expect(encode(reply)).toBe(encode(reply));
   });
 });

@@ -51,7 +51,7 @@ export class FederationController {
     if (!member) return;
     const { channel } = command.args;
     const joined = await this.channels.join(member, channel);
-    this.federation.answer(link, member, 'JOIN', this.federation.qualified(channel), joined ? '1' : '0');
+    this.federation.answer(link, member, 'JOIN', joined, this.federation.qualified(channel));
   }
 
   // FEDSAY <user>@<userhost> <channel> <message…>
@@ -61,7 +61,7 @@ export class FederationController {
     const member = this.federation.speaker(link, command.args.user);
     if (!member) return;
     const { channel, message } = command.args;
-    if (message === '' || !this.channels.say(member, channel, message)) this.federation.answer(link, member, 'SAY', '0');
+    if (message === '' || !this.channels.say(member, channel, message)) this.federation.answer(link, member, 'SAY', false);
   }
 
   // FEDRECV <touser> <fromuser> <channel>:<channelhost> <message…>

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { SETTINGS, Settings } from '../../config/settings';
 import { isValidChannelName, isValidUserName } from '../../domain/names';
 import { parseChannelRef, parseUserRef, Qualified } from '../../domain/qualified-names';
-import { Reply, serialize } from '../../transport/replies';
+import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
 import { Presence, RemoteDelivery } from '../presence/presence';
 import { LinkEvents, PeerLinks } from './peer-links';
@@ -80,7 +80,7 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => this.settleJoin(key, false), this.settings.federation.requestTimeoutMs);
       this.pendingJoins.set(key, { settle: resolve, timer });
-      link.deliver(serialize(Reply.line('FEDJOIN', `${user}@${this.links.hostname}`, channel.name)));
+      link.send(Reply.fedJoin(`${user}@${this.links.hostname}`, channel.name));
     });
   }
 
@@ -91,7 +91,7 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
   say(user: string, channel: Qualified, message: string): boolean {
     const link = this.links.linkTo(channel.host);
     if (!link) return false;
-    link.deliver(serialize(Reply.line('FEDSAY', `${user}@${this.links.hostname}`, channel.name, message)));
+    link.send(Reply.fedSay(`${user}@${this.links.hostname}`, channel.name, message));
     const session = this.presence.sessionOf(user);
     session?.awaitSettled(this.awaitSay(session, channel, message));
     return true;
@@ -99,8 +99,8 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
 
   /** FEDNEW to every peer when a local channel is created. */
   announce(channel: string): void {
-    const line = serialize(Reply.line('FEDNEW', channel));
-    for (const link of this.links.liveLinks()) link.deliver(line);
+    const reply = Reply.fedNew(channel);
+    for (const link of this.links.liveLinks()) link.send(reply);
   }
 
   /** RECV for members on other servers: one FEDRECV per member, names written as that server sees them. */
@@ -112,12 +112,12 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
       if (!member || !link) continue;
       const from = this.nameFor(reply.from, member.host);
       const channel = `${reply.channel}:${this.links.hostname}`;
-      link.deliver(serialize(Reply.line('FEDRECV', member.name, from, channel, reply.message)));
+      link.send(Reply.fedRecv(member.name, from, channel, reply.message));
     }
   }
 
   linkUp(link: Session): void {
-    link.deliver(serialize(Reply.line('FEDCHANNELS', this.localChannels.names().join(', '))));
+    link.send(Reply.fedChannels(this.localChannels.names()));
   }
 
   linkDown(peer: string): void {
@@ -172,7 +172,7 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
     } else if (type === 'SAY' && detail === '0') {
       const session = this.presence.sessionOf(user);
       if (!session) return;
-      session.deliver(serialize(Reply.result('SAY', false)));
+      session.send(Reply.result('SAY', false));
       // The refusal names no channel: it answers the oldest SAY the user has waiting on that server.
       const say = this.pendingSays.get(session)?.find((pending) => pending.host === link.peer);
       if (say) this.settleSay(session, say);
@@ -204,9 +204,9 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
   }
 
   /** FEDRESULT to a remote user's server, the user written bare (it is local there). */
-  answer(link: Session, user: string, ...words: string[]): void {
+  answer(link: Session, user: string, verb: 'JOIN' | 'SAY', ok: boolean, channel?: string): void {
     const name = parseUserRef(user)?.name ?? user;
-    link.deliver(serialize(Reply.line('FEDRESULT', name, ...words)));
+    link.send(Reply.fedResult(name, verb, ok, channel));
   }
 
   /** `<channel>:<this server>`, as another server sees a local channel. */

@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { PeerAddress, SETTINGS, Settings } from '../../config/settings';
 import { LINK_DIALER, LinkDialer } from '../../transport/link-dialer';
-import { Reply, serialize } from '../../transport/replies';
+import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
 
 const FIRST_RETRY_MS = 1000;
@@ -92,7 +92,7 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const owners = this.addressOwners.get(address) ?? [];
     const peer = announced || (owners.length === 1 ? label(owners[0]) : address);
-    session.deliver(serialize(Reply.line('FEDERATE-CONFIRM', this.hostname)));
+    session.send(Reply.federateConfirm(this.hostname));
     this.up(session, peer);
     return true;
   }
@@ -140,7 +140,7 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const session = await this.dialer.dial({ host: peer.host, port: peer.port, localAddress });
       this.dialed.set(session, peer);
-      session.deliver(serialize(Reply.line('FEDERATE-OUT', this.hostname)));
+      session.send(Reply.federateOut(this.hostname));
       this.later(HANDSHAKE_TIMEOUT_MS, () => {
         if (session.role === 'dialing') {
           this.log.warn(`${label(peer)} did not confirm the federation handshake`);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Reply, serialize } from '../../transport/replies';
+import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
 
 /** Delivers lines to users of other servers (`name@host`); federation provides one. */
@@ -57,14 +57,13 @@ export class LocalPresence extends Presence {
   }
 
   deliver(users: Iterable<string>, reply: Reply): void {
-    // Encoded once: every member's socket is handed the same bytes.
-    const line = Buffer.from(serialize(reply));
     let remoteUsers: string[] | undefined;
     let delivered = 0;
     for (const user of users) {
       const session = this.sessions.get(user);
       if (session) {
-        session.deliver(line);
+        // One reply object for every member: the transport encodes it once and shares the bytes.
+        session.send(reply);
         delivered++;
       } else if (user.includes('@')) (remoteUsers ??= []).push(user);
     }
