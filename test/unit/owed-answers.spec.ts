@@ -1,5 +1,7 @@
 import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
 import { Settings } from '../../src/config/settings';
+import { ChannelEvents } from '../../src/modules/channels/channel-events';
+import { ChannelsService } from '../../src/modules/channels/channels.service';
 import { Federation } from '../../src/modules/federation/federation.service';
 import { PeerLinks } from '../../src/modules/federation/peer-links';
 import { LocalPresence } from '../../src/modules/presence/presence';
@@ -181,7 +183,8 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
     } as unknown as PeerLinks;
     presence = new LocalPresence();
     const settings = { hostname: 'server1.com', federation: { requestTimeoutMs: REQUEST_TIMEOUT_MS } } as Settings;
-    federation = new Federation(links, presence, settings);
+    const channels = { useRemoteChannels: () => undefined, localNames: () => [] } as unknown as ChannelsService;
+    federation = new Federation(links, presence, settings, channels, new ChannelEvents());
     federation.onModuleInit();
     bob = session('c1', 'client', (line) => lines.push(line));
     presence.attach(bob, 'bob');

@@ -1,16 +1,19 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { PresenceModule } from '../presence/presence.module';
 import { Channel } from './channel.entity';
 import { ChannelDirectory } from './channel-directory';
+import { ChannelEvents } from './channel-events';
 import { ChannelsController } from './channels.controller';
 import { ChannelsService } from './channels.service';
 import { Membership } from './membership.entity';
 import { RemoteMembership } from './remote-membership.entity';
 
+/** CREATE, JOIN, SAY, CHANNELS; other modules subscribe to `ChannelEvents` and plug in `RemoteChannels`. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Channel, Membership, RemoteMembership])],
+  imports: [TypeOrmModule.forFeature([Channel, Membership, RemoteMembership]), PresenceModule],
   controllers: [ChannelsController],
-  providers: [ChannelsService, ChannelDirectory],
-  exports: [ChannelsService],
+  providers: [ChannelsService, ChannelDirectory, ChannelEvents],
+  exports: [ChannelsService, ChannelEvents],
 })
 export class ChannelsModule {}

@@ -1,29 +1,44 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { SETTINGS, Settings } from '../../config/settings';
 import { isUniqueViolation } from '../../database/unique-violation';
 import { sortByCodePoint } from '../../domain/code-point-order';
 import { isValidChannelName } from '../../domain/names';
-import { parseUserRef } from '../../domain/qualified-names';
+import { parseChannelRef, parseUserRef, Qualified } from '../../domain/qualified-names';
 import { Reply } from '../../transport/replies';
 import { User } from '../auth/user.entity';
-import { Federation } from '../federation/federation.service';
 import { Presence } from '../presence/presence';
 import { Channel } from './channel.entity';
 import { ChannelDirectory } from './channel-directory';
+import { ChannelEvents } from './channel-events';
 import { Membership } from './membership.entity';
+import { NO_REMOTE_CHANNELS, RemoteChannels } from './remote-channels';
 import { RemoteMembership } from './remote-membership.entity';
 
+/**
+ * CREATE, JOIN, SAY and CHANNELS on this server's channels. What follows from them elsewhere
+ * (FEDNEW, FEDRECV, a bus) is up to the subscribers of `ChannelEvents`; names of other servers'
+ * channels go to the `RemoteChannels` plugged in.
+ */
 @Injectable()
 export class ChannelsService implements OnModuleInit {
+  private remote: RemoteChannels = NO_REMOTE_CHANNELS;
+
   constructor(
     @InjectRepository(Channel) private readonly channels: Repository<Channel>,
     @InjectRepository(Membership) private readonly memberships: Repository<Membership>,
     @InjectRepository(RemoteMembership) private readonly remoteMemberships: Repository<RemoteMembership>,
     private readonly directory: ChannelDirectory,
     private readonly presence: Presence,
-    private readonly federation: Federation,
+    private readonly events: ChannelEvents,
+    @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
+
+  /** Plugs in the channels of other servers (federation does at start). */
+  useRemoteChannels(remote: RemoteChannels): void {
+    this.remote = remote;
+  }
 
   async onModuleInit(): Promise<void> {
     for (const channel of await this.channels.find({ order: { id: 'ASC' } })) {
@@ -42,7 +57,6 @@ export class ChannelsService implements OnModuleInit {
       .select(['channel.name AS channel', 'membership.user_name AS name', 'membership.user_host AS host'])
       .getRawMany<{ channel: string; name: string; host: string }>();
     for (const { channel, name, host } of remote) this.directory.get(channel)?.members.add(`${name}@${host}`);
-    this.federation.offer({ names: () => this.directory.names() });
   }
 
   /** False when the name is invalid or the channel exists. The creator is not joined. */
@@ -51,7 +65,7 @@ export class ChannelsService implements OnModuleInit {
     try {
       const { identifiers } = await this.channels.insert({ name });
       this.directory.add(identifiers[0].id as number, name);
-      this.federation.announce(name);
+      this.events.emit('channelCreated', { channel: name });
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) return false;
@@ -66,8 +80,8 @@ export class ChannelsService implements OnModuleInit {
    */
   async join(member: string, name: string): Promise<boolean> {
     const remoteUser = parseUserRef(member);
-    const target = this.federation.route(name);
-    if (typeof target !== 'string') return remoteUser ? false : this.federation.join(member, target);
+    const target = this.route(name);
+    if (typeof target !== 'string') return remoteUser ? false : this.remote.join(member, target);
     const channel = this.directory.get(target);
     if (!channel || channel.members.has(member)) return false;
     try {
@@ -86,25 +100,42 @@ export class ChannelsService implements OnModuleInit {
       throw error;
     }
     channel.members.add(member);
+    this.events.emit('memberJoined', { channel: target, member });
     return true;
   }
 
   /**
-   * Sends RECV to every member, the sender included: online local members directly, members on
-   * other servers through federation. False when the sender may not speak there.
+   * Sends RECV to every member online here, the sender included; the members elsewhere are the
+   * subscribers' to reach. False when the sender may not speak there.
    */
   say(user: string, name: string, message: string): boolean {
-    const target = this.federation.route(name);
-    if (typeof target !== 'string') return parseUserRef(user) ? false : this.federation.say(user, target, message);
+    const target = this.route(name);
+    if (typeof target !== 'string') return parseUserRef(user) ? false : this.remote.say(user, target, message);
     const channel = this.directory.get(target);
     if (!channel || !channel.members.has(user)) return false;
     this.presence.deliver(channel.members, Reply.recv(user, target, message));
+    this.events.emit('messagePosted', { channel: target, from: user, message, members: channel.members });
     return true;
   }
 
   /** This server's channels bare, other servers' as `<name>:<host>`, in code point order. */
   list(): readonly string[] {
-    const remote = this.federation.channelNames();
+    const remote = this.remote.names();
     return remote.length === 0 ? this.directory.names() : sortByCodePoint([...this.directory.names(), ...remote]);
+  }
+
+  /** This server's own channels, bare, in code point order: what peers are offered. */
+  localNames(): readonly string[] {
+    return this.directory.names();
+  }
+
+  /**
+   * Where a channel name points: a `<channel>:<host>` of another server, or the name of a local
+   * channel (a name qualified with this server's own hostname means the local channel).
+   */
+  private route(name: string): Qualified | string {
+    const ref = parseChannelRef(name);
+    if (!ref) return name;
+    return ref.host === this.settings.hostname ? ref.name : ref;
   }
 }

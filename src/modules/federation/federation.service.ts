@@ -4,7 +4,10 @@ import { isValidChannelName, isValidUserName } from '../../domain/names';
 import { parseChannelRef, parseUserRef, Qualified } from '../../domain/qualified-names';
 import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
-import { Presence, RemoteDelivery } from '../presence/presence';
+import { ChannelEvents, MessagePosted } from '../channels/channel-events';
+import { ChannelsService } from '../channels/channels.service';
+import { RemoteChannels } from '../channels/remote-channels';
+import { Presence } from '../presence/presence';
 import { LinkEvents, PeerLinks } from './peer-links';
 
 interface PendingJoin {
@@ -21,52 +24,36 @@ interface PendingSay {
   readonly timer: NodeJS.Timeout;
 }
 
-/** The local channels this server offers its peers, kept by the channels module. */
-export interface LocalChannelList {
-  names(): readonly string[];
-}
-
 /**
- * Channels of other servers, as the rest of the server sees them: their names for CHANNELS,
- * JOIN and SAY on behalf of local users, and RECVs to members on other servers (FEDRECV).
+ * Channels of other servers, as the channels module sees them (`RemoteChannels`): their names for
+ * CHANNELS, JOIN and SAY on behalf of local users. And, from the channels' events, FEDNEW to every
+ * peer and FEDRECV to members on other servers.
  */
 @Injectable()
-export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
+export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
   private readonly log = new Logger('Federation');
   private readonly remoteChannels = new Map<string, Set<string>>();
   private readonly pendingJoins = new Map<string, PendingJoin>();
   /** By the sender's session, oldest first; only sessions that can be held open have entries. */
   private readonly pendingSays = new Map<Session, PendingSay[]>();
-  private localChannels: LocalChannelList = { names: () => [] };
 
   constructor(
     private readonly links: PeerLinks,
     private readonly presence: Presence,
     @Inject(SETTINGS) private readonly settings: Settings,
+    private readonly channels: ChannelsService,
+    private readonly channelEvents: ChannelEvents,
   ) {}
 
   onModuleInit(): void {
     this.links.listen(this);
-    this.presence.useRemoteDelivery(this);
-  }
-
-  /** The channels module tells which channels to announce in FEDCHANNELS. */
-  offer(channels: LocalChannelList): void {
-    this.localChannels = channels;
-  }
-
-  /**
-   * Where a channel name points: a `<channel>:<host>` of another server, or the name of a local
-   * channel (a name qualified with this server's own hostname means the local channel).
-   */
-  route(name: string): Qualified | string {
-    const ref = parseChannelRef(name);
-    if (!ref) return name;
-    return ref.host === this.settings.hostname ? ref.name : ref;
+    this.channels.useRemoteChannels(this);
+    this.channelEvents.on('channelCreated', ({ channel }) => this.announce(channel));
+    this.channelEvents.on('messagePosted', (posted) => this.relay(posted));
   }
 
   /** Every known channel of other servers, as `<name>:<host>`. */
-  channelNames(): string[] {
+  names(): string[] {
     const names: string[] = [];
     for (const [host, channels] of this.remoteChannels) for (const name of channels) names.push(`${name}:${host}`);
     return names;
@@ -103,21 +90,18 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteDelivery {
     for (const link of this.links.liveLinks()) link.send(reply);
   }
 
-  /** RECV for members on other servers: one FEDRECV per member, names written as that server sees them. */
-  deliver(users: readonly string[], reply: Reply): void {
-    if (reply.kind !== 'recv') return;
-    for (const user of users) {
+  /** A message in a local channel: one FEDRECV per member on another server, names written as that server sees them. */
+  relay({ channel, from, message, members }: MessagePosted): void {
+    for (const user of members) {
       const member = parseUserRef(user);
       const link = member && this.links.linkTo(member.host);
       if (!member || !link) continue;
-      const from = this.nameFor(reply.from, member.host);
-      const channel = `${reply.channel}:${this.links.hostname}`;
-      link.send(Reply.fedRecv(member.name, from, channel, reply.message));
+      link.send(Reply.fedRecv(member.name, this.nameFor(from, member.host), this.qualified(channel), message));
     }
   }
 
   linkUp(link: Session): void {
-    link.send(Reply.fedChannels(this.localChannels.names()));
+    link.send(Reply.fedChannels(this.channels.localNames()));
   }
 
   linkDown(peer: string): void {

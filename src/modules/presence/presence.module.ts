@@ -1,8 +1,8 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { LocalPresence, Presence } from './presence';
 import { PresenceController } from './presence.controller';
 
-@Global()
+/** Who is online. A shared presence replaces `LocalPresence` here, and nowhere else. */
 @Module({
   controllers: [PresenceController],
   providers: [{ provide: Presence, useClass: LocalPresence }],

@@ -1,30 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
-
-/** Delivers lines to users of other servers (`name@host`); federation provides one. */
-export interface RemoteDelivery {
-  deliver(users: readonly string[], reply: Reply): void;
-}
+import { PresenceEvents } from './presence-events';
 
 /**
  * Who is online, and delivery of lines to them. Modules talk to users only through this
- * provider, so federation and a shared message bus can extend or replace it.
+ * provider, so a shared implementation can replace the local one.
  */
 export abstract class Presence {
+  /** Users coming online and going offline. */
+  readonly events = new PresenceEvents();
   /** Marks `session` as `user`; false when that user is already online on another session. */
   abstract attach(session: Session, user: string): boolean;
   /** Forgets the session's user, if any. */
   abstract detach(session: Session): void;
   /** The session `user` is logged in on, if any. */
   abstract sessionOf(user: string): Session | undefined;
-  /**
-   * Sends `reply` to each of `users`: local names to their sessions when online, `name@host`
-   * names through the remote delivery.
-   */
+  /** Sends `reply` to each of `users` that is online here; other names (`name@host`) are skipped. */
   abstract deliver(users: Iterable<string>, reply: Reply): void;
-  /** Plugs in delivery to other servers. */
-  abstract useRemoteDelivery(remote: RemoteDelivery): void;
   /** How many users are logged in here now. */
   abstract get online(): number;
   /** Lines handed to local sessions by `deliver` since start. */
@@ -35,21 +28,22 @@ export abstract class Presence {
 @Injectable()
 export class LocalPresence extends Presence {
   private readonly sessions = new Map<string, Session>();
-  private remote?: RemoteDelivery;
   private deliveredCount = 0;
 
   attach(session: Session, user: string): boolean {
     if (this.sessions.has(user)) return false;
     this.sessions.set(user, session);
     session.user = user;
+    this.events.emit('userOnline', { user });
     return true;
   }
 
   detach(session: Session): void {
-    if (session.user !== undefined && this.sessions.get(session.user) === session) {
-      this.sessions.delete(session.user);
-    }
+    const { user } = session;
     session.user = undefined;
+    if (user === undefined || this.sessions.get(user) !== session) return;
+    this.sessions.delete(user);
+    this.events.emit('userOffline', { user });
   }
 
   sessionOf(user: string): Session | undefined {
@@ -57,22 +51,15 @@ export class LocalPresence extends Presence {
   }
 
   deliver(users: Iterable<string>, reply: Reply): void {
-    let remoteUsers: string[] | undefined;
     let delivered = 0;
     for (const user of users) {
       const session = this.sessions.get(user);
-      if (session) {
-        // One reply object for every member: the transport encodes it once and shares the bytes.
-        session.send(reply);
-        delivered++;
-      } else if (user.includes('@')) (remoteUsers ??= []).push(user);
+      if (!session) continue;
+      // One reply object for every member: the transport encodes it once and shares the bytes.
+      session.send(reply);
+      delivered++;
     }
     this.deliveredCount += delivered;
-    if (remoteUsers && this.remote) this.remote.deliver(remoteUsers, reply);
-  }
-
-  useRemoteDelivery(remote: RemoteDelivery): void {
-    this.remote = remote;
   }
 
   get online(): number {
