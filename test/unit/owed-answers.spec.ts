@@ -168,7 +168,7 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
     return (await Promise.race([held[index], Promise.resolve(marker)])) !== marker;
   }
 
-  beforeEach(() => {
+  beforeEach(async () => {
     jest.useFakeTimers();
     linkLines = [];
     lines = [];
@@ -187,7 +187,7 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
     federation = new Federation(links, presence, settings, channels, new ChannelEvents());
     federation.onModuleInit();
     bob = session('c1', 'client', (line) => lines.push(line));
-    presence.attach(bob, 'bob');
+    await presence.attach(bob, 'bob');
   });
 
   afterEach(() => {
@@ -246,7 +246,7 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
     federation.say('bob', room, 'two');
     expect(jest.getTimerCount()).toBe(2);
     federation.sessionClosed(bob);
-    presence.detach(bob);
+    await presence.detach(bob);
     expect(jest.getTimerCount()).toBe(0);
     expect(await settled(0)).toBe(true);
     expect(await settled(1)).toBe(true);

@@ -10,7 +10,7 @@ export class PresenceController {
 
   // Closing the connection logs out.
   @EventPattern(SESSION_CLOSED)
-  sessionClosed(@Ctx() context: LineContext): void {
-    this.presence.detach(context.getSession());
+  sessionClosed(@Ctx() context: LineContext): Promise<void> {
+    return this.presence.detach(context.getSession());
   }
 }

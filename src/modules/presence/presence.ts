@@ -4,17 +4,22 @@ import { Session } from '../../transport/session';
 import { PresenceEvents } from './presence-events';
 
 /**
- * Who is online, and delivery of lines to them. Modules talk to users only through this
- * provider, so a shared implementation can replace the local one.
+ * Who is online and where, and delivery of lines to them: the one place that decides whether a
+ * user is online. Modules talk to users only through this provider, so a shared implementation
+ * (one presence for several instances) can replace the local one. Its decisions are asynchronous
+ * for that reason; what the SAY hot path needs (`sessionOf`, `deliver`) is synchronous and
+ * concerns this process only.
  */
 export abstract class Presence {
   /** Users coming online and going offline. */
   readonly events = new PresenceEvents();
   /** Marks `session` as `user`; false when that user is already online on another session. */
-  abstract attach(session: Session, user: string): boolean;
+  abstract attach(session: Session, user: string): Promise<boolean>;
   /** Forgets the session's user, if any. */
-  abstract detach(session: Session): void;
-  /** The session `user` is logged in on, if any. */
+  abstract detach(session: Session): Promise<void>;
+  /** Whether `user` is logged in anywhere this presence knows of. */
+  abstract isOnline(user: string): Promise<boolean>;
+  /** The session of this process `user` is logged in on, if any. */
   abstract sessionOf(user: string): Session | undefined;
   /** Sends `reply` to each of `users` that is online here; other names (`name@host`) are skipped. */
   abstract deliver(users: Iterable<string>, reply: Reply): void;
@@ -30,20 +35,27 @@ export class LocalPresence extends Presence {
   private readonly sessions = new Map<string, Session>();
   private deliveredCount = 0;
 
-  attach(session: Session, user: string): boolean {
-    if (this.sessions.has(user)) return false;
+  // The check and the claim happen in one synchronous step, so two LOGINs of one name cannot both win.
+  attach(session: Session, user: string): Promise<boolean> {
+    if (this.sessions.has(user)) return Promise.resolve(false);
     this.sessions.set(user, session);
     session.user = user;
     this.events.emit('userOnline', { user });
-    return true;
+    return Promise.resolve(true);
   }
 
-  detach(session: Session): void {
+  detach(session: Session): Promise<void> {
     const { user } = session;
     session.user = undefined;
-    if (user === undefined || this.sessions.get(user) !== session) return;
-    this.sessions.delete(user);
-    this.events.emit('userOffline', { user });
+    if (user !== undefined && this.sessions.get(user) === session) {
+      this.sessions.delete(user);
+      this.events.emit('userOffline', { user });
+    }
+    return Promise.resolve();
+  }
+
+  isOnline(user: string): Promise<boolean> {
+    return Promise.resolve(this.sessions.has(user));
   }
 
   sessionOf(user: string): Session | undefined {
