@@ -17,8 +17,8 @@ import { NO_REMOTE_CHANNELS, RemoteChannels } from './remote-channels';
 import { RemoteMembership } from './remote-membership.entity';
 
 /**
- * CREATE, JOIN, SAY and CHANNELS on this server's channels. What follows from them elsewhere
- * (FEDNEW, FEDRECV, a bus) is up to the subscribers of `ChannelEvents`; names of other servers'
+ * CREATE, JOIN, SAY and CHANNELS on this server's channels. What follows from them on other
+ * servers or instances is up to the subscribers of `ChannelEvents`; names of other servers'
  * channels go to the `RemoteChannels` plugged in.
  */
 @Injectable()
@@ -35,7 +35,7 @@ export class ChannelsService implements OnModuleInit {
     @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
 
-  /** Plugs in the channels of other servers (federation does at start). */
+  /** Plugs in the channels of other servers (the federation module does, at start). */
   useRemoteChannels(remote: RemoteChannels): void {
     this.remote = remote;
   }
