@@ -63,8 +63,10 @@ describe('Connection: answers owed after a command was handled', () => {
 
   /** Whether the server has sent its FIN within `ms`. */
   async function finWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
     const fin = new Promise<boolean>((resolve) => client.once('end', () => resolve(true)));
-    return Promise.race([fin, delay(ms).then(() => false)]);
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    return Promise.race([fin, late]).finally(() => clearTimeout(timer));
   }
 
   it('after a half-close, sends its FIN only once the owed answer is delivered', async () => {
