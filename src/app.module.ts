@@ -4,7 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DEFAULT_DATABASE_CONNECT, SETTINGS, Settings } from './config/settings';
 import { DatabaseLog } from './database/database-log';
-import { databaseOptions } from './database/database.options';
+import { databaseOptions, postgresServer } from './database/database.options';
 import { openAtStart } from './database/open-at-start';
 import { createLogger, Logger, LOGGER } from './logging/logger';
 import { AuthModule } from './modules/auth/auth.module';
@@ -37,7 +37,7 @@ export class AppModule {
     const attempts = {
       retries: options.databaseRetryAttempts ?? settings.database.connectRetries ?? DEFAULT_DATABASE_CONNECT.retries,
       retryDelayMs: settings.database.connectRetryDelayMs ?? DEFAULT_DATABASE_CONNECT.retryDelayMs,
-      server: settings.database.url ? serverOf(settings.database.url) : undefined,
+      server: settings.database.url ? postgresServer(settings.database.url) : undefined,
     };
     return {
       module: AppModule,
@@ -71,10 +71,4 @@ export class AppModule {
       ],
     };
   }
-}
-
-/** `host:port` of a PostgreSQL URL, without the credentials, for messages. */
-function serverOf(url: string): string {
-  const { hostname, port, searchParams } = new URL(url);
-  return hostname ? `${hostname}:${port || 5432}` : (searchParams.get('host') ?? '');
 }

@@ -5,6 +5,7 @@ import { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DestinationStream } from 'pino';
 import { AppModule, AppOptions } from './app.module';
+import { postgresServer } from './database/database.options';
 import { Settings } from './config/settings';
 import { createLogger, NestLogger } from './logging/logger';
 import { LineServer, LineServerOptions } from './transport/line-server';
@@ -87,11 +88,7 @@ export async function startChatServer(settings: Settings, options: StartOptions 
 
 /** Where the data lives, for the start-up log; a URL's password is left out. */
 function describeDatabase({ database }: Settings): string {
-  if (!database.url) return `the embedded database in ${resolve(database.dataDir)}`;
-  try {
-    const url = new URL(database.url);
-    return `PostgreSQL at ${url.host}${url.pathname}`;
-  } catch {
-    return 'PostgreSQL';
-  }
+  return database.url
+    ? `PostgreSQL at ${postgresServer(database.url)}${new URL(database.url).pathname}`
+    : `the embedded database in ${resolve(database.dataDir)}`;
 }

@@ -33,3 +33,9 @@ export function databaseOptions(database: DatabaseSettings, log?: DatabaseLog): 
   }
   return { ...common, driver: pgliteDriver(database.dataDir, log && ((message) => log.progress(message))) };
 }
+
+/** The server a PostgreSQL URL points at, `host:port` (or its socket folder), without credentials. */
+export function postgresServer(url: string): string {
+  const { hostname, port, searchParams } = new URL(url);
+  return hostname ? `${hostname}:${port || 5432}` : (searchParams.get('host') ?? '');
+}
