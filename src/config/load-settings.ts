@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { ConfigurationError } from './configuration-error';
 import type { LaunchArguments } from './launch-arguments';
 import {
+  DEFAULT_CLUSTER_LEASE_MS,
   DEFAULT_DATABASE_CONNECT,
   DEFAULT_HTTP_HOST,
   DEFAULT_LIMITS,
@@ -38,6 +40,10 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
   { variable: 'LOG_FORMAT', key: 'logFormat', kind: 'string' },
   { variable: 'HTTP_PORT', key: 'http.port', kind: 'integer' },
   { variable: 'HTTP_HOST', key: 'http.host', kind: 'string' },
+  { variable: 'REDIS_URL', key: 'cluster.redisUrl', kind: 'string' },
+  { variable: 'INSTANCE_ID', key: 'cluster.instanceId', kind: 'string' },
+  { variable: 'CLUSTER_LEASE_MS', key: 'cluster.leaseMs', kind: 'integer' },
+  { variable: 'PROXY_PROTOCOL_FROM', key: 'proxyProtocol.from', kind: 'list' },
 ];
 
 const PEER_EXPECTED = 'expected <host>:<port> with a port from 1 to 65535';
@@ -84,6 +90,13 @@ function withDefaults(input: SettingsInput, cliPort: number | undefined): Settin
   const federation = input.federation ?? {};
   const peers: PeerAddress[] = (federation.peers ?? []).map((text) => parsePeer(text) as PeerAddress);
   if (federation.peersFile) peers.push(...readPeersFile(federation.peersFile));
+  const redisUrl = input.cluster?.redisUrl;
+  if (redisUrl !== undefined && input.database?.url === undefined) {
+    throw new ConfigurationError(
+      'cluster mode (cluster.redisUrl, REDIS_URL) needs PostgreSQL (database.url, DATABASE_URL): the embedded database belongs to one process',
+    );
+  }
+  const proxyFrom = input.proxyProtocol?.from ?? [];
   return {
     port,
     host: input.host ?? '0.0.0.0',
@@ -105,7 +118,25 @@ function withDefaults(input: SettingsInput, cliPort: number | undefined): Settin
     bcryptCost: input.bcryptCost ?? 10,
     logLevel: input.logLevel ?? 'info',
     logFormat: input.logFormat ?? 'auto',
+    ...(redisUrl === undefined
+      ? {}
+      : {
+          cluster: {
+            redisUrl,
+            instanceId: input.cluster?.instanceId ?? defaultInstanceId(),
+            leaseMs: input.cluster?.leaseMs ?? DEFAULT_CLUSTER_LEASE_MS,
+          },
+        }),
+    ...(proxyFrom.length === 0 ? {} : { proxyProtocol: { from: proxyFrom } }),
   };
+}
+
+/** The machine's name and the process id: unique per container or per process on one machine. */
+function defaultInstanceId(): string {
+  const machine = hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 50);
+  return `${machine}-${process.pid}`;
 }
 
 function readText(path: string): string {

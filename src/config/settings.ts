@@ -36,7 +36,27 @@ export interface Settings {
   readonly bcryptCost: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** Several instances sharing one PostgreSQL and one Redis; unset, the server runs alone. */
+  readonly cluster?: ClusterSettings;
+  /** Load balancers whose connections start with a PROXY protocol header (v1 or v2); unset, none. */
+  readonly proxyProtocol?: { readonly from: readonly string[] };
 }
+
+/** Cluster mode (docs/PROTOCOL.md §7, README "Running several instances"). */
+export interface ClusterSettings {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://…`. */
+  readonly redisUrl: string;
+  /** This instance's name in logs, metrics and the shared state; unique within the cluster. */
+  readonly instanceId: string;
+  /**
+   * How long an instance's claims (its users' logins, the peer links it holds) outlive it: an
+   * instance that dies without a word has them released within this time, and one cut off from
+   * Redis for this long drops its own clients.
+   */
+  readonly leaseMs: number;
+}
+
+export const DEFAULT_CLUSTER_LEASE_MS = 10_000;
 
 /** What one client may cost the server (PROTOCOL.md §4); SECURITY.md lists each with its outcome. */
 export interface Limits {
@@ -138,6 +158,30 @@ function databaseUrlProblem(value: string): string | undefined {
   return undefined;
 }
 
+const REDIS_URL_SHAPE = 'redis://[user[:password]@]host[:port][/db] or rediss://…';
+
+/** A Redis URL with a host; the value is never echoed: it may hold a password. */
+const redisUrl = text.superRefine((value, context) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    context.addIssue({ code: 'custom', message: `not a URL: expected ${REDIS_URL_SHAPE}` });
+    return;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    const scheme = JSON.stringify(url.protocol.slice(0, -1));
+    context.addIssue({ code: 'custom', message: `expected a redis:// or rediss:// URL, got the scheme ${scheme}` });
+  } else if (url.hostname === '') {
+    context.addIssue({ code: 'custom', message: `the URL has no host: expected ${REDIS_URL_SHAPE}` });
+  }
+});
+
+/** Letters, digits, `.`, `_` and `-`: safe in Redis keys, metric labels and log fields. */
+const instanceId = z
+  .string({ error: 'expected a string' })
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected 1 to 64 letters, digits, ".", "_" or "-"' });
+
 const peer = text.refine((value) => parsePeer(value) !== undefined, {
   error: 'expected <host>:<port> with a port from 1 to 65535',
 });
@@ -178,6 +222,14 @@ export const settingsFileSchema = z.strictObject({
       exemptLoopback: z.boolean({ error: 'expected true or false' }).optional(),
     })
     .optional(),
+  cluster: z
+    .strictObject({
+      redisUrl: redisUrl.optional(),
+      instanceId: instanceId.optional(),
+      leaseMs: integer(1000, 600_000).optional(),
+    })
+    .optional(),
+  proxyProtocol: z.strictObject({ from: z.array(text, { error: 'expected a list of addresses' }).optional() }).optional(),
   idleFlushMs: integer(0, 60_000).optional(),
   bcryptCost: integer(4, 20).optional(),
   logLevel: z.enum(['error', 'warn', 'info', 'debug'], { error: 'expected one of error, warn, info, debug' }).optional(),

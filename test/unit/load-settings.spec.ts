@@ -307,6 +307,66 @@ describe('loadSettings', () => {
     });
   });
 
+  describe('cluster mode and the PROXY protocol', () => {
+    const pg = 'postgres://chat@db:5432/chat';
+
+    it('is off unless a Redis URL is set: no cluster and no PROXY protocol settings', () => {
+      const settings = loadSettings({}, { DATABASE_URL: pg });
+      expect(settings.cluster).toBeUndefined();
+      expect(settings.proxyProtocol).toBeUndefined();
+    });
+
+    it('reads REDIS_URL, INSTANCE_ID and CLUSTER_LEASE_MS', () => {
+      const settings = loadSettings(
+        {},
+        { DATABASE_URL: pg, REDIS_URL: 'redis://cache:6379/0', INSTANCE_ID: 'chat-2', CLUSTER_LEASE_MS: '3000' },
+      );
+      expect(settings.cluster).toEqual({ redisUrl: 'redis://cache:6379/0', instanceId: 'chat-2', leaseMs: 3000 });
+    });
+
+    it('defaults the instance id to the machine name and the process id, and the lease to 10 s', () => {
+      const settings = fromFile(`database:\n  url: ${pg}\ncluster:\n  redisUrl: rediss://cache\n`);
+      expect(settings.cluster?.leaseMs).toBe(10_000);
+      expect(settings.cluster?.instanceId).toMatch(new RegExp(`^[A-Za-z0-9._-]+-${process.pid}$`));
+    });
+
+    it('refuses cluster mode on the embedded database with one line naming both keys', () => {
+      const error = configurationError(() => loadSettings({}, { REDIS_URL: 'redis://127.0.0.1:6379' }));
+      expect(error.message).toBe(
+        'cluster mode (cluster.redisUrl, REDIS_URL) needs PostgreSQL (database.url, DATABASE_URL): the embedded database belongs to one process',
+      );
+    });
+
+    it.each([
+      ['notaurl', 'not a URL'],
+      ['http://cache:6379', 'expected a redis:// or rediss:// URL, got the scheme "http"'],
+    ])('refuses the Redis URL %j without echoing it', (url, message) => {
+      const error = configurationError(() => loadSettings({}, { DATABASE_URL: pg, REDIS_URL: url }));
+      expect(error.message).toContain(`environment variable REDIS_URL: cluster.redisUrl: ${message}`);
+    });
+
+    it('refuses an instance id that is not safe in keys and labels', () => {
+      const error = configurationError(() =>
+        loadSettings({}, { DATABASE_URL: pg, REDIS_URL: 'redis://cache', INSTANCE_ID: 'a b' }),
+      );
+      expect(error.message).toContain('cluster.instanceId: expected 1 to 64 letters, digits');
+    });
+
+    it('refuses a lease under a second', () => {
+      const error = configurationError(() =>
+        loadSettings({}, { DATABASE_URL: pg, REDIS_URL: 'redis://cache', CLUSTER_LEASE_MS: '10' }),
+      );
+      expect(error.message).toContain('cluster.leaseMs: must be from 1000 to 600000');
+    });
+
+    it('reads the load balancers allowed to send a PROXY header from PROXY_PROTOCOL_FROM or the file', () => {
+      expect(loadSettings({}, { PROXY_PROTOCOL_FROM: '10.0.0.5, 10.0.0.6' }).proxyProtocol).toEqual({
+        from: ['10.0.0.5', '10.0.0.6'],
+      });
+      expect(fromFile('proxyProtocol:\n  from: [127.0.0.2]\n').proxyProtocol).toEqual({ from: ['127.0.0.2'] });
+    });
+  });
+
   describe('command-line port', () => {
     it('overrides the environment and the file', () => {
       expect(loadSettings({ port: 4403, configurationPath: file('port: 4401\n') }, { PORT: '4402' }).port).toBe(4403);
