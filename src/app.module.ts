@@ -1,14 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { DEFAULT_DATABASE_CONNECT, SETTINGS, Settings } from './config/settings';
 import { DatabaseLog } from './database/database-log';
 import { databaseOptions, postgresServer } from './database/database.options';
+import { openDataSource } from './database/migrate-under-lock';
 import { openAtStart } from './database/open-at-start';
 import { createLogger, Logger, LOGGER } from './logging/logger';
 import { AuthModule } from './modules/auth/auth.module';
 import { ChannelsModule } from './modules/channels/channels.module';
+import { ClusterChannelsModule } from './modules/cluster-channels/cluster-channels.module';
 import { FederationModule } from './modules/federation/federation.module';
 import { ObservabilityModule } from './modules/observability/observability.module';
 import { PresenceModule } from './modules/presence/presence.module';
@@ -46,12 +47,13 @@ export class AppModule {
         // The factory retries, logging one line per attempt; Nest's own retry would log each with a stack.
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ ...dataSourceOptions, toRetry: () => false }),
-          dataSourceFactory: () => openAtStart(databaseLog, () => new DataSource(dataSourceOptions).initialize(), attempts),
+          dataSourceFactory: () => openAtStart(databaseLog, () => openDataSource(dataSourceOptions, databaseLog), attempts),
         }),
         PresenceModule,
         AuthModule,
         ChannelsModule,
         FederationModule,
+        ...(settings.cluster ? [ClusterChannelsModule] : []),
         ...(observed ? [ObservabilityModule] : []),
       ],
       providers: [

@@ -11,6 +11,8 @@ export const LOGGER = Symbol('Logger');
 export interface LoggerSettings {
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** On an instance of a cluster, every line carries its id as `instance`. */
+  readonly cluster?: { readonly instanceId: string };
 }
 
 /**
@@ -27,7 +29,7 @@ const REDACTED = ['password', '*.password', 'line', '*.line', 'params', '*.param
 export function createLogger(settings: LoggerSettings, destination?: DestinationStream): Logger {
   const options = {
     level: settings.logLevel,
-    base: undefined,
+    base: settings.cluster ? { instance: settings.cluster.instanceId } : undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACTED, censor: '[redacted]' },
   };
@@ -37,8 +39,8 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
   if (!readable) return pino(options, out);
   const format = prettyFactory({
     colorize: toTerminal && !process.env.NO_COLOR,
-    ignore: 'context',
-    messageFormat: '{if context}[{context}] {end}{msg}',
+    ignore: 'context,instance',
+    messageFormat: '{if instance}{instance} {end}{if context}[{context}] {end}{msg}',
     singleLine: true,
   });
   return pino(options, { write: (line: string) => out.write(format(line)) });

@@ -33,7 +33,7 @@ describe('AuthService.login', () => {
     const users = {
       findOneBy: async ({ name }: { name: string }) => (name === 'bob' ? ({ name, passwordHash: storedHash } as User) : null),
     } as unknown as Repository<User>;
-    auth = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings);
+    auth = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings, null);
     await auth.onModuleInit();
   });
 
@@ -63,7 +63,7 @@ describe('AuthService.login', () => {
   test('a password longer than 72 bytes fails although bcrypt would match its first 72 bytes', async () => {
     const longHash = await hash('p'.repeat(72), 4);
     const users = { findOneBy: async () => ({ name: 'long', passwordHash: longHash }) as User } as unknown as Repository<User>;
-    const service = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings);
+    const service = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings, null);
     await service.onModuleInit();
     await expect(service.login(session('c4'), 'long', 'p'.repeat(73))).resolves.toBe(false);
     await expect(service.login(session('c5'), 'long', 'p'.repeat(72))).resolves.toBe(true);

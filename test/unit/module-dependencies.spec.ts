@@ -64,8 +64,15 @@ describe('dependencies between modules', () => {
     expect([...(graph.get('channels') ?? [])]).not.toContain('federation');
   });
 
-  it('presence imports no other module', () => {
-    expect([...(graph.get('presence') ?? [])]).toEqual([]);
+  // The cluster's shared state is infrastructure: the modules whose state is shared use it.
+  it('presence imports only the cluster infrastructure, which imports no other module', () => {
+    expect([...(graph.get('presence') ?? [])]).toEqual(['cluster']);
+    expect([...(graph.get('cluster') ?? [])]).toEqual([]);
+  });
+
+  it('channels knows nothing of the cluster: its replication plugs in from outside', () => {
+    expect([...(graph.get('channels') ?? [])]).not.toContain('cluster');
+    expect([...(graph.get('cluster-channels') ?? [])].sort()).toEqual(['channels', 'cluster']);
   });
 
   // "No dependency cycle between modules, with or without @Global."

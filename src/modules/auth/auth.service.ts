@@ -7,9 +7,11 @@ import { SETTINGS, Settings } from '../../config/settings';
 import { isUniqueViolation } from '../../database/unique-violation';
 import { ConcurrencyLimit } from '../../domain/concurrency-limit';
 import { isLoopback } from '../../domain/loopback';
-import { MinuteCounter } from '../../domain/minute-counter';
 import { isValidPassword, isValidUserName } from '../../domain/names';
 import { Session } from '../../transport/session';
+import { CLUSTER } from '../cluster/cluster.module';
+import { ClusterConnection } from '../cluster/cluster-connection';
+import { localMinuteCounts, MinuteCounts, SharedMinuteCounter } from '../cluster/shared-minute-counter';
 import { Presence } from '../presence/presence';
 import { User } from './user.entity';
 
@@ -17,8 +19,9 @@ import { User } from './user.entity';
 export class AuthService implements OnModuleInit {
   /** Compared against when the user does not exist, so both failures take the same time. */
   private dummyHash = '';
-  private readonly loginFailures = new MinuteCounter();
-  private readonly registrations = new MinuteCounter();
+  /** Per account and per address; counted across the cluster on an instance of one. */
+  private readonly loginFailures: MinuteCounts;
+  private readonly registrations: MinuteCounts;
   /**
    * bcrypt runs on libuv's threads (four by default). One hash per core at a time keeps the cores
    * as busy as four would, and leaves the event loop a core to answer everyone else during a login
@@ -30,19 +33,26 @@ export class AuthService implements OnModuleInit {
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly presence: Presence,
     @Inject(SETTINGS) private readonly settings: Settings,
-  ) {}
+    @Inject(CLUSTER) cluster: ClusterConnection | null,
+  ) {
+    this.loginFailures = cluster ? new SharedMinuteCounter(cluster.commands, 'login-failures') : localMinuteCounts();
+    this.registrations = cluster ? new SharedMinuteCounter(cluster.commands, 'registrations') : localMinuteCounts();
+  }
 
   async onModuleInit(): Promise<void> {
     this.dummyHash = await hash('not-a-password', this.settings.bcryptCost);
   }
 
-  /** Creates an account; false when the name is taken, the name or password is invalid, or the address registers too often. */
+  /**
+   * Creates an account; false when the name is taken, the name or password is invalid, the
+   * address registers too often, or (on an instance of a cluster) the shared counts cannot be had.
+   */
   async register(session: Session, name: string, password: string): Promise<boolean> {
     const address = session.remoteAddress;
     const { registrationsPerMinute, exemptLoopback } = this.settings.limits;
     if (!(exemptLoopback && isLoopback(address))) {
-      if (this.registrations.recent(address) >= registrationsPerMinute) return false;
-      this.registrations.record(address);
+      if (await reached(this.registrations, address, registrationsPerMinute)) return false;
+      if (!(await recorded(this.registrations, address))) return false;
     }
     if (!isValidUserName(name) || !isValidPassword(password)) return false;
     if (await this.users.existsBy({ name })) return false;
@@ -61,14 +71,33 @@ export class AuthService implements OnModuleInit {
   async login(session: Session, name: string, password: string): Promise<boolean> {
     if (session.user !== undefined) return false;
     // An account under attack fails fast, without spending bcrypt time on the guesses.
-    if (this.loginFailures.recent(name) >= this.settings.limits.loginFailuresPerMinute) return false;
+    if (await reached(this.loginFailures, name, this.settings.limits.loginFailuresPerMinute)) return false;
     const user = isValidUserName(name) ? await this.users.findOneBy({ name }) : null;
     // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
     const matches = await this.bcrypt.run(() => compare(password, user?.passwordHash ?? this.dummyHash));
     if (!user || !matches || !isValidPassword(password)) {
-      this.loginFailures.record(name);
+      await recorded(this.loginFailures, name);
       return false;
     }
     return this.presence.attach(session, name);
+  }
+}
+
+/** Whether `key` has `max` events in the last minute; true when the counts cannot be had (refusing is the safe side). */
+async function reached(counts: MinuteCounts, key: string, max: number): Promise<boolean> {
+  try {
+    return (await counts.recent(key)) >= max;
+  } catch {
+    return true;
+  }
+}
+
+/** Counts one event for `key`; false when it could not be counted. */
+async function recorded(counts: MinuteCounts, key: string): Promise<boolean> {
+  try {
+    await counts.record(key);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -27,15 +27,20 @@ export class ChannelsController {
   // SAY <channel> <message…>   (success is the sender's own RECV, so no RESULT)
   @Verb('SAY', { fields: ['channel'], rest: 'message' })
   @UseGuards(LoggedInGuard)
-  say(@Payload() command: Command<{ channel: string; message: string }>, @Ctx() context: LineContext): Reply | undefined {
+  say(
+    @Payload() command: Command<{ channel: string; message: string }>,
+    @Ctx() context: LineContext,
+  ): Reply | undefined | Promise<Reply | undefined> {
     const { channel, message } = command.args;
-    return this.channels.say(userOf(context), channel, message) ? undefined : resultOf(command, false);
+    const said = this.channels.say(userOf(context), channel, message);
+    if (typeof said === 'boolean') return said ? undefined : resultOf(command, false);
+    return said.then((ok) => (ok ? undefined : resultOf(command, false)));
   }
 
   // CHANNELS
   @Verb('CHANNELS', { fields: [], canFail: false, lenient: true })
-  list(): Reply {
-    return Reply.list('CHANNELS', this.channels.list());
+  async list(): Promise<Reply> {
+    return Reply.list('CHANNELS', await this.channels.listCurrent());
   }
 }
 

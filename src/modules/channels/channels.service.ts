@@ -12,18 +12,21 @@ import { Presence } from '../presence/presence';
 import { Channel } from './channel.entity';
 import { ChannelDirectory } from './channel-directory';
 import { ChannelEvents } from './channel-events';
+import { ChannelReplication } from './channel-replication';
 import { Membership } from './membership.entity';
 import { NO_REMOTE_CHANNELS, RemoteChannels } from './remote-channels';
 import { RemoteMembership } from './remote-membership.entity';
 
 /**
  * CREATE, JOIN, SAY and CHANNELS on this server's channels. What follows from them on other
- * servers or instances is up to the subscribers of `ChannelEvents`; names of other servers'
- * channels go to the `RemoteChannels` plugged in.
+ * servers is up to the subscribers of `ChannelEvents`; names of other servers' channels go to the
+ * `RemoteChannels` plugged in. On an instance of a cluster, a `ChannelReplication` is plugged in
+ * too: changes are stored, shared, and applied on every instance in the order it gives.
  */
 @Injectable()
 export class ChannelsService implements OnModuleInit {
   private remote: RemoteChannels = NO_REMOTE_CHANNELS;
+  private replication?: ChannelReplication;
 
   constructor(
     @InjectRepository(Channel) private readonly channels: Repository<Channel>,
@@ -38,6 +41,11 @@ export class ChannelsService implements OnModuleInit {
   /** Plugs in the channels of other servers (the federation module does, at start). */
   useRemoteChannels(remote: RemoteChannels): void {
     this.remote = remote;
+  }
+
+  /** Plugs in the sharing of changes between the instances of a cluster. */
+  useReplication(replication: ChannelReplication): void {
+    this.replication = replication;
   }
 
   async onModuleInit(): Promise<void> {
@@ -61,16 +69,35 @@ export class ChannelsService implements OnModuleInit {
 
   /** False when the name is invalid or the channel exists. The creator is not joined. */
   async create(name: string): Promise<boolean> {
-    if (!isValidChannelName(name) || this.directory.has(name)) return false;
+    if (!isValidChannelName(name) || !(await this.caughtUp()) || this.directory.has(name)) return false;
+    let id: number;
     try {
       const { identifiers } = await this.channels.insert({ name });
-      this.directory.add(identifiers[0].id as number, name);
-      this.events.emit('channelCreated', { channel: name });
-      return true;
+      id = identifiers[0].id as number;
     } catch (error) {
       if (isUniqueViolation(error)) return false;
       throw error;
     }
+    this.directory.add(id, name);
+    if (this.replication) {
+      try {
+        await this.replication.created(id, name);
+      } catch {
+        // Not shared, so not created: a channel only some instances know would split the cluster.
+        this.directory.remove(name);
+        await this.channels.delete({ id });
+        return false;
+      }
+    }
+    this.events.emit('channelCreated', { channel: name });
+    return true;
+  }
+
+  /** Another instance created a channel (a no-op for this instance's own). */
+  applyCreated(id: number, name: string): void {
+    if (this.directory.has(name)) return;
+    this.directory.add(id, name);
+    this.events.emit('channelCreated', { channel: name });
   }
 
   /**
@@ -82,6 +109,7 @@ export class ChannelsService implements OnModuleInit {
     const remoteUser = parseUserRef(member);
     const target = this.route(name);
     if (typeof target !== 'string') return remoteUser ? false : this.remote.join(member, target);
+    if (!(await this.caughtUp())) return false;
     const channel = this.directory.get(target);
     if (!channel || channel.members.has(member)) return false;
     try {
@@ -100,22 +128,64 @@ export class ChannelsService implements OnModuleInit {
       throw error;
     }
     channel.members.add(member);
+    if (this.replication) {
+      try {
+        await this.replication.joined(target, member);
+      } catch {
+        channel.members.delete(member);
+        await this.forgetMembership(channel.id, member);
+        return false;
+      }
+    }
     this.events.emit('memberJoined', { channel: target, member });
     return true;
   }
 
+  /** Another instance stored a membership (a no-op for this instance's own). */
+  applyJoined(name: string, member: string): void {
+    const channel = this.directory.get(name);
+    if (!channel || channel.members.has(member)) return;
+    channel.members.add(member);
+    this.events.emit('memberJoined', { channel: name, member });
+  }
+
   /**
    * Sends RECV to every member online here, the sender included; the members elsewhere are the
-   * subscribers' to reach. False when the sender may not speak there.
+   * subscribers' to reach. False when the sender may not speak there. On an instance of a cluster
+   * the message is shared first and delivered when it comes back (`applyPosted`), so every
+   * instance delivers a channel's messages in the same order; false when it cannot be shared.
    */
-  say(user: string, name: string, message: string): boolean {
+  say(user: string, name: string, message: string): boolean | Promise<boolean> {
     const target = this.route(name);
     if (typeof target !== 'string') return parseUserRef(user) ? false : this.remote.say(user, target, message);
     const channel = this.directory.get(target);
     if (!channel || !channel.members.has(user)) return false;
-    this.presence.deliver(channel.members, Reply.recv(user, target, message));
-    this.events.emit('messagePosted', { channel: target, from: user, message, members: channel.members });
+    if (this.replication) {
+      return this.replication.posted(target, user, message).then(
+        () => true,
+        () => false,
+      );
+    }
+    this.applyPosted(target, user, message);
     return true;
+  }
+
+  /** Delivers a message said in a local channel to its members online here, and tells the subscribers. */
+  applyPosted(name: string, from: string, message: string): void {
+    const channel = this.directory.get(name);
+    if (!channel) return;
+    this.presence.deliver(channel.members, Reply.recv(from, name, message));
+    this.events.emit('messagePosted', { channel: name, from, message, members: channel.members });
+  }
+
+  /**
+   * This server's channels bare, other servers' as `<name>:<host>`, in code point order. On an
+   * instance of a cluster, once it has applied what was acknowledged anywhere before (or at once
+   * from what it knows, when Redis cannot be asked: CHANNELS has no failure reply).
+   */
+  async listCurrent(): Promise<readonly string[]> {
+    if (this.replication) await this.caughtUp();
+    return this.list();
   }
 
   /** This server's channels bare, other servers' as `<name>:<host>`, in code point order. */
@@ -127,6 +197,30 @@ export class ChannelsService implements OnModuleInit {
   /** This server's own channels, bare, in code point order: what peers are offered. */
   localNames(): readonly string[] {
     return this.directory.names();
+  }
+
+  /** True at once for a server alone; on an instance of a cluster, false when it cannot catch up. */
+  private async caughtUp(): Promise<boolean> {
+    if (!this.replication) return true;
+    try {
+      await this.replication.caughtUp();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async forgetMembership(channelId: number, member: string): Promise<void> {
+    const remoteUser = parseUserRef(member);
+    if (remoteUser) {
+      await this.remoteMemberships.delete({ channelId, userName: remoteUser.name, userHost: remoteUser.host });
+    } else {
+      await this.memberships
+        .createQueryBuilder()
+        .delete()
+        .where('channel_id = :channelId AND user_id = (SELECT id FROM users WHERE name = :member)', { channelId, member })
+        .execute();
+    }
   }
 
   /**

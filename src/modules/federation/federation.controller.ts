@@ -56,12 +56,16 @@ export class FederationController {
 
   // FEDSAY <user>@<userhost> <channel> <message…>
   @Verb('FEDSAY', { fields: ['user', 'channel'], rest: 'message', restMayBeEmpty: true, ...ON_LINK })
-  fedSay(@Payload() command: Command<{ user: string; channel: string; message: string }>, @Ctx() context: LineContext): void {
+  async fedSay(
+    @Payload() command: Command<{ user: string; channel: string; message: string }>,
+    @Ctx() context: LineContext,
+  ): Promise<void> {
     const link = context.getSession();
     const member = this.federation.speaker(link, command.args.user);
     if (!member) return;
     const { channel, message } = command.args;
-    if (message === '' || !this.channels.say(member, channel, message)) this.federation.answer(link, member, 'SAY', false);
+    if (message === '' || !(await this.channels.say(member, channel, message)))
+      this.federation.answer(link, member, 'SAY', false);
   }
 
   // FEDRECV <touser> <fromuser> <channel>:<channelhost> <message…>

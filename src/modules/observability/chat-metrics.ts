@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { DatabaseLog } from '../../database/database-log';
 import { TRANSPORT_STATUS, TransportStats, TransportStatus } from '../../transport/transport-status';
+import { CLUSTER } from '../cluster/cluster.module';
+import { ClusterConnection } from '../cluster/cluster-connection';
 import { PeerLinks } from '../federation/peer-links';
 import { Presence } from '../presence/presence';
 
@@ -28,6 +30,7 @@ export class ChatMetrics {
     presence: Presence,
     links: PeerLinks,
     databaseLog: DatabaseLog,
+    @Inject(CLUSTER) cluster: ClusterConnection | null,
   ) {
     // Node's process metrics, among them the event-loop lag (nodejs_eventloop_lag_*).
     collectDefaultMetrics({ register: this.registry });
@@ -79,6 +82,33 @@ export class ChatMetrics {
       'Database queries that failed and connections that could not be opened.',
       () => databaseLog.errors,
     );
+    if (cluster) {
+      const bus = cluster.bus.stats;
+      new Gauge({
+        name: 'chat_bus_lag_seconds',
+        help: 'Time between the latest bus entry read here and its append to Redis.',
+        registers,
+        collect() {
+          this.set(bus.lagMs / 1000);
+        },
+      });
+      total('chat_bus_published_total', 'Entries this instance appended to the cluster bus.', () => bus.published);
+      total('chat_bus_received_total', 'Bus entries this instance read and applied.', () => bus.received);
+      total('chat_bus_errors_total', 'Appends to and reads from the cluster bus that failed.', () => bus.errors);
+      total(
+        'chat_bus_gaps_total',
+        'Times bus entries were missing between two reads (trimmed, or lost by Redis).',
+        () => bus.gaps,
+      );
+      new Gauge({
+        name: 'chat_cluster_ready',
+        help: '1 while this instance can use the cluster: Redis answers, the bus is read, its lease is held.',
+        registers,
+        collect() {
+          this.set(cluster.ready ? 1 : 0);
+        },
+      });
+    }
 
     function total(name: string, help: string, value: () => number): void {
       new Counter({

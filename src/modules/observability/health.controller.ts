@@ -7,6 +7,8 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { Logger, LOGGER } from '../../logging/logger';
+import { CLUSTER } from '../cluster/cluster.module';
+import { ClusterConnection } from '../cluster/cluster-connection';
 import { TRANSPORT_STATUS, TransportStatus } from '../../transport/transport-status';
 
 /** How long the readiness probe waits for the database to answer `SELECT 1`. */
@@ -23,6 +25,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     @Inject(TRANSPORT_STATUS) private readonly transport: TransportStatus,
     @Inject(LOGGER) logger: Logger,
+    @Inject(CLUSTER) private readonly cluster: ClusterConnection | null,
   ) {
     this.log = logger.child({ context: 'Health' });
   }
@@ -34,7 +37,8 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  // GET /readyz: the line protocol is listening and the database answers; 503 otherwise.
+  // GET /readyz: the line protocol is listening, the database answers and, on an instance of a
+  // cluster, Redis answers, the bus is read and the instance holds its lease; 503 otherwise.
   @Get('readyz')
   @HealthCheck()
   async readyz(): Promise<HealthCheckResult> {
@@ -45,6 +49,7 @@ export class HealthController {
           return this.transport.listening ? check.up() : check.down({ message: 'not listening' });
         },
         () => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
+        ...(this.cluster ? [() => this.clusterCheck(this.cluster as ClusterConnection)] : []),
       ]);
       this.changed(true);
       return result;
@@ -52,6 +57,13 @@ export class HealthController {
       this.changed(false, error);
       throw error;
     }
+  }
+
+  private clusterCheck(cluster: ClusterConnection) {
+    const check = this.indicators.check('cluster');
+    if (cluster.ready) return check.up({ instance: cluster.instanceId });
+    const problem = !cluster.commands.connected ? 'Redis unreachable' : !cluster.lease.held ? 'lease lost' : 'bus not being read';
+    return check.down({ instance: cluster.instanceId, message: problem });
   }
 
   /** One log line when readiness flips, not one per probe. */

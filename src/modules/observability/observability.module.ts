@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ClusterModule } from '../cluster/cluster.module';
 import { FederationModule } from '../federation/federation.module';
 import { PresenceModule } from '../presence/presence.module';
 import { ChatMetrics } from './chat-metrics';
@@ -8,7 +9,7 @@ import { MetricsController } from './metrics.controller';
 
 /** Health (`/healthz`, `/readyz`) and Prometheus metrics (`/metrics`) over HTTP. */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), FederationModule, PresenceModule],
+  imports: [TerminusModule.forRoot({ logger: false }), FederationModule, PresenceModule, ClusterModule],
   controllers: [HealthController, MetricsController],
   providers: [ChatMetrics],
 })

@@ -81,4 +81,9 @@ export class LocalPresence extends Presence {
   get delivered(): number {
     return this.deliveredCount;
   }
+
+  /** Every session with a user logged in here. */
+  protected localSessions(): Session[] {
+    return [...this.sessions.values()];
+  }
 }

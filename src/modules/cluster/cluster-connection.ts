@@ -1,0 +1,99 @@
+import { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ClusterSettings } from '../../config/settings';
+import { Logger } from '../../logging/logger';
+import { ClusterBus } from './cluster-bus';
+import { InstanceLease } from './instance-lease';
+import { RedisClient } from './redis-client';
+
+/** A command to Redis that has no answer within this time fails (and so does the chat command behind it). */
+export const REDIS_COMMAND_TIMEOUT_MS = 2000;
+
+export interface RedisConnectAttempts {
+  readonly retries: number;
+  readonly retryDelayMs: number;
+}
+
+/** `host:port` of a Redis URL, for logs (never the password). */
+export function redisServer(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '6379'}`;
+}
+
+/**
+ * This instance's part in a cluster: two Redis connections (commands, and the bus reader, whose
+ * reads block), the bus, and the instance's lease. Opened before the modules load their state,
+ * so the bus reads on from a point no later than what they load; the reading starts once every
+ * module has subscribed.
+ */
+export class ClusterConnection implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly commands: RedisClient;
+  readonly bus: ClusterBus;
+  readonly lease: InstanceLease;
+  private readonly reader: RedisClient;
+
+  constructor(
+    readonly settings: ClusterSettings,
+    private readonly log: Logger,
+  ) {
+    const name = `chat:${settings.instanceId}`;
+    const onState = (what: string) => (up: boolean, reason?: string) => {
+      if (up) log.info(`cluster: ${what} connection to Redis at ${redisServer(settings.redisUrl)} is up`);
+      else log.warn(`cluster: ${what} connection to Redis lost (${reason ?? 'closed'})`);
+    };
+    this.commands = new RedisClient(settings.redisUrl, {
+      name: `${name}:commands`,
+      commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
+      onState: onState('command'),
+    });
+    this.reader = new RedisClient(settings.redisUrl, {
+      name: `${name}:bus`,
+      commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS + 2000 * 2,
+    });
+    this.bus = new ClusterBus(this.commands, this.reader, settings.instanceId, log);
+    this.lease = new InstanceLease(this.commands, settings.instanceId, settings.leaseMs, log);
+  }
+
+  get instanceId(): string {
+    return this.settings.instanceId;
+  }
+
+  /** Whether the shared state can be used now: Redis answers, the bus is read, the lease is held. */
+  get ready(): boolean {
+    return this.commands.connected && this.bus.live && this.lease.held;
+  }
+
+  /** Connects (retrying as configured), takes the lease and marks where the bus will be read from. */
+  async open(attempts: RedisConnectAttempts): Promise<void> {
+    const server = redisServer(this.settings.redisUrl);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.commands.connect();
+        await this.reader.connect();
+        break;
+      } catch (error) {
+        await this.commands.close();
+        await this.reader.close();
+        const reason = (error as Error).message;
+        if (attempt >= attempts.retries) throw new Error(`cannot reach Redis at ${server}: ${reason}`, { cause: error });
+        this.log.warn(`cluster: Redis at ${server} not reachable (${reason}); retrying in ${attempts.retryDelayMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, attempts.retryDelayMs));
+      }
+    }
+    await this.lease.start();
+    await this.bus.mark();
+    this.log.info(`cluster: instance ${this.instanceId} joined through Redis at ${server} (lease ${this.settings.leaseMs} ms)`);
+  }
+
+  onApplicationBootstrap(): void {
+    this.bus.start();
+  }
+
+  /** After the transport closed every client (their logins released): give the lease back, close. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.lease.stop();
+    const stopping = this.bus.stop();
+    await this.reader.close();
+    await stopping;
+    await this.commands.close();
+  }
+}
