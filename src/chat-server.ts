@@ -40,6 +40,7 @@ export function lineServerOptions(settings: Settings): LineServerOptions {
     sendQueueBytes: limits.sendQueueBytes,
     connectionsPerAddress: limits.connectionsPerAddress,
     exemptLoopback: limits.exemptLoopback,
+    proxyProtocolFrom: settings.proxyProtocol?.from,
   };
 }
 

@@ -74,16 +74,20 @@ export class Connection implements Session {
   private readonly idleLimit: NodeJS.Timeout;
   private readingPaused = false;
 
-  /** `limited`: the command rate applies (false for exempt addresses). */
+  /**
+   * `limited`: the command rate applies (false for exempt addresses). `remote`: where the client
+   * really is, when that is not the socket's peer (a load balancer's PROXY header said so).
+   */
   constructor(
     readonly id: string,
     private readonly socket: Socket,
     private readonly options: ConnectionOptions,
     private readonly handlers: ConnectionHandlers,
     limited = true,
+    remote?: { readonly address: string; readonly port: number },
   ) {
-    this.remoteAddress = socket.remoteAddress ?? 'unknown';
-    this.remotePort = socket.remotePort ?? 0;
+    this.remoteAddress = remote?.address ?? socket.remoteAddress ?? 'unknown';
+    this.remotePort = remote?.port ?? socket.remotePort ?? 0;
     this.framer = new LineFramer(options.maxLineBytes);
     this.finished = new Promise((resolve) => (this.markFinished = resolve));
     if (limited) this.bucket = new TokenBucket(options.commandsPerSecond, options.commandBurst);

@@ -9,6 +9,7 @@ import { DialTarget, LinkDialer } from './link-dialer';
 import { Frame } from './line-framer';
 import { isLoopback } from '../domain/loopback';
 import { Logger } from '../logging/logger';
+import { ProxiedSource, readProxyHeader } from './proxy-protocol';
 import { Refusal } from './refusal';
 import { Reply } from './replies';
 import { Session, SESSION_CLOSED } from './session';
@@ -22,6 +23,17 @@ export interface LineServerOptions extends ConnectionOptions {
   readonly exemptLoopback: boolean;
   /** How long a shutdown waits for a client to close before dropping it. */
   readonly shutdownGraceMs?: number;
+  /** Load balancers: connections from these socket addresses start with a PROXY protocol header. */
+  readonly proxyProtocolFrom?: readonly string[];
+  /** How long such a connection has to send its header; `DEFAULT_PROXY_HEADER_TIMEOUT_MS` when unset. */
+  readonly proxyHeaderTimeoutMs?: number;
+}
+
+export const DEFAULT_PROXY_HEADER_TIMEOUT_MS = 5000;
+
+/** `::ffff:10.0.0.5`, as a dual-stack socket reports an IPv4 peer, is `10.0.0.5`. */
+function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 /**
@@ -34,6 +46,9 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   private readonly server: NetServer;
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
+  private readonly proxyFrom: ReadonlySet<string>;
+  /** Connections from a load balancer whose PROXY header has not arrived yet. */
+  private readonly awaitingHeader = new Set<Socket>();
   private readonly parser = new CommandParser((verb) => this.syntaxOf(verb));
   private readonly commandCounts = new Map<string, OutcomeCounts>();
   /** Shared by every connection. */
@@ -51,6 +66,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   ) {
     super();
     this.log = logger.child({ context: 'LineServer' });
+    this.proxyFrom = new Set((options.proxyProtocolFrom ?? []).map(plainAddress));
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
 
@@ -73,6 +89,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   async close(): Promise<void> {
     this.closing = true;
     if (this.server.listening) this.server.close();
+    for (const socket of this.awaitingHeader) socket.destroy();
     const grace = this.options.shutdownGraceMs ?? 5000;
     const connections = [...this.connections];
     const clients = connections.filter((connection) => connection.role === 'client');
@@ -144,6 +161,41 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
 
   private accept(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
+    if (this.proxyFrom.size > 0 && this.proxyFrom.has(plainAddress(address))) {
+      this.acceptProxied(socket, address).catch((error: unknown) => {
+        const err = error instanceof Error ? error : new Error(String(error));
+        this.log.error({ remote: address, err }, `accepting a connection from load balancer ${address} failed: ${err.message}`);
+        socket.destroy();
+      });
+      return;
+    }
+    this.admit(socket, address);
+  }
+
+  /**
+   * A load balancer's connection: its PROXY header names the client, and from then on the
+   * connection is the client's, for the per-address limit, the exemption and the logs alike.
+   */
+  private async acceptProxied(socket: Socket, balancer: string): Promise<void> {
+    this.awaitingHeader.add(socket);
+    const timeoutMs = this.options.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS;
+    const outcome = await readProxyHeader(socket, timeoutMs);
+    this.awaitingHeader.delete(socket);
+    if (!outcome.ok) {
+      if (!this.closing) {
+        this.log.warn({ remote: balancer }, `refused a connection from load balancer ${balancer}: ${outcome.reason}`);
+      }
+      socket.destroy();
+    } else if (this.closing || socket.destroyed) {
+      socket.destroy();
+    } else {
+      this.admit(socket, outcome.source?.address ?? balancer, outcome.source);
+      socket.resume();
+    }
+  }
+
+  /** Applies the per-address limit to where the client is, then takes the connection on. */
+  private admit(socket: Socket, address: string, source?: ProxiedSource): void {
     const exempt = this.options.exemptLoopback && isLoopback(address);
     const count = this.perAddress.get(address) ?? 0;
     if (!exempt && count >= this.options.connectionsPerAddress) {
@@ -157,19 +209,23 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       if (left > 0) this.perAddress.set(address, left);
       else this.perAddress.delete(address);
     });
-    this.adopt(socket, 'c', !exempt);
+    this.adopt(socket, 'c', !exempt, source);
   }
 
-  private adopt(socket: Socket, prefix: string, limited = true): Connection {
+  private adopt(socket: Socket, prefix: string, limited = true, source?: ProxiedSource): Connection {
     const connection = new Connection(
       `${prefix}${this.nextConnectionId++}`,
       socket,
       this.options,
       this.connectionHandlers,
       limited,
+      source,
     );
     this.connections.add(connection);
-    this.log.info({ conn: connection.id, remote: `${connection.remoteAddress}:${connection.remotePort}` }, 'connection opened');
+    const remote = `${connection.remoteAddress}:${connection.remotePort}`;
+    // Through a load balancer, `remote` is the client its PROXY header named and `via` the balancer.
+    const via = source ? { via: `${socket.remoteAddress}:${socket.remotePort}` } : {};
+    this.log.info({ conn: connection.id, remote, ...via }, 'connection opened');
     return connection;
   }
 
