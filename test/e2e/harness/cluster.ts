@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { databaseNameOf, RUN_ENV } from './databases';
-import { freePort } from './federation';
 import { delay, LineClient } from './line-client';
-import { LogEntry } from './log-capture';
-import { exitWithin, hasExited, RedisServer } from './redis-server';
+import type { LogEntry } from './log-capture';
+import { exitWithin, freeLoopbackPort, hasExited, RedisServer } from './redis-server';
 import { started, stopped } from './running';
 
 const MAIN = join(__dirname, '..', '..', '..', 'dist', 'main.js');
@@ -98,7 +97,7 @@ export class ClusterInstance {
     if (this.running) throw new Error(`instance ${this.id} is already running`);
     const firstLine = this.lines.length;
     this.ports = undefined;
-    const httpPort = await freePort(HOST);
+    const httpPort = await freeLoopbackPort();
     const child = spawn(process.execPath, [MAIN, ...this.launch.args], {
       env: { ...this.launch.env, HTTP_PORT: String(httpPort) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -237,6 +236,13 @@ export class Cluster {
   /** A line client connected to instance `i`. */
   connect(i: number, name = `client@i${i}`): Promise<LineClient> {
     return LineClient.connect(this.instance(i).port, name);
+  }
+
+  /** A client on instance `i`, registered and logged in as `user`. */
+  async loggedIn(i: number, user: string, password = 'pw'): Promise<LineClient> {
+    const client = await this.connect(i, `${user}@i${i}`);
+    await client.registerAndLogin(user, password);
+    return client;
   }
 
   /** Stops every instance (SIGTERM), then drops the database; stopping twice does nothing. */

@@ -1,9 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './federation';
 import { delay } from './line-client';
 import { started, stopped } from './running';
 
@@ -14,6 +13,15 @@ const READY_WITHIN_MS = 10_000;
 const TERM_GRACE_MS = 3000;
 const KILL_WAIT_MS = 2000;
 const COMMAND_TIMEOUT_MS = 2000;
+
+/** A free TCP port on loopback. (Not federation's: that one brings the whole app into a test that spawns it.) */
+export async function freeLoopbackPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, HOST, resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
 
 /** Debian's redis-server is installed here; tests that need it skip when it is not. */
 export function redisServerAvailable(): boolean {
@@ -50,7 +58,7 @@ export class RedisServer {
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     if (!redisServerAvailable()) throw new Error(`${REDIS_SERVER_BINARY} is not installed (apt-get install redis-server)`);
-    const server = new RedisServer(await freePort(HOST), mkdtempSync(join(tmpdir(), 'chat-redis-')), options);
+    const server = new RedisServer(await freeLoopbackPort(), mkdtempSync(join(tmpdir(), 'chat-redis-')), options);
     started(
       server,
       () => `redis-server on ${HOST}:${server.port}`,
