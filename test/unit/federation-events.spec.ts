@@ -27,7 +27,9 @@ describe('Federation as a consumer of the channels’ events', () => {
     const links = {
       hostname: 'server1.com',
       linkTo: (host: string) => (host === 'server2.com' ? link : undefined),
+      relayLinkTo: (host: string) => (host === 'server2.com' ? link : undefined),
       liveLinks: () => [link],
+      relayLinks: () => [link],
       listen: () => undefined,
     } as unknown as PeerLinks;
     const channels = {
@@ -36,8 +38,8 @@ describe('Federation as a consumer of the channels’ events', () => {
     } as unknown as ChannelsService;
     events = new ChannelEvents();
     const settings = { hostname: 'server1.com', federation: { requestTimeoutMs: 1000 } } as Settings;
-    const federation = new Federation(links, new LocalPresence(), settings, channels, events);
-    federation.onModuleInit();
+    const federation = new Federation(links, new LocalPresence(), settings, channels, events, null);
+    void federation.onModuleInit();
   });
 
   it('plugs itself into the channels module as its remote channels', () => {

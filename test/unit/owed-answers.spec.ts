@@ -181,13 +181,14 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
     const links = {
       hostname: 'server1.com',
       linkTo: (host: string) => (linkUp && host === 'server2.com' ? link : undefined),
+      relayLinkTo: (host: string) => (linkUp && host === 'server2.com' ? link : undefined),
       listen: () => undefined,
     } as unknown as PeerLinks;
     presence = new LocalPresence();
     const settings = { hostname: 'server1.com', federation: { requestTimeoutMs: REQUEST_TIMEOUT_MS } } as Settings;
     const channels = { useRemoteChannels: () => undefined, localNames: () => [] } as unknown as ChannelsService;
-    federation = new Federation(links, presence, settings, channels, new ChannelEvents());
-    federation.onModuleInit();
+    federation = new Federation(links, presence, settings, channels, new ChannelEvents(), null);
+    await federation.onModuleInit();
     bob = session('c1', 'client', (line) => lines.push(line));
     await presence.attach(bob, 'bob');
   });
@@ -213,8 +214,8 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
   });
 
   it('is settled by FEDRESULT <user> SAY 0, after RESULT SAY 0 is delivered', async () => {
-    federation.say('bob', room, 'one');
-    federation.say('bob', room, 'two');
+    expect(federation.say('bob', room, 'one')).toBe(true);
+    expect(federation.say('bob', room, 'two')).toBe(true);
     federation.peerResult(link, 'bob', 'SAY', '0');
     expect(lines).toEqual(['RESULT SAY 0\n']);
     expect(await settled(0)).toBe(true);
@@ -225,7 +226,7 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
   });
 
   it('is settled, with nothing said, when the link goes down', async () => {
-    federation.say('bob', room, 'hi');
+    expect(federation.say('bob', room, 'hi')).toBe(true);
     federation.linkDown('server3.com');
     expect(await settled(0)).toBe(false);
     federation.linkDown('server2.com');
@@ -235,7 +236,7 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
   });
 
   it('is settled, with nothing said, after federation.requestTimeoutMs', async () => {
-    federation.say('bob', room, 'hi');
+    expect(federation.say('bob', room, 'hi')).toBe(true);
     jest.advanceTimersByTime(REQUEST_TIMEOUT_MS - 1);
     expect(await settled(0)).toBe(false);
     jest.advanceTimersByTime(1);
@@ -244,8 +245,8 @@ describe('Federation: a remote SAY holds its sender until its outcome', () => {
   });
 
   it('leaves no timer behind when the sender’s connection closes', async () => {
-    federation.say('bob', room, 'one');
-    federation.say('bob', room, 'two');
+    expect(federation.say('bob', room, 'one')).toBe(true);
+    expect(federation.say('bob', room, 'two')).toBe(true);
     expect(jest.getTimerCount()).toBe(2);
     federation.sessionClosed(bob);
     await presence.detach(bob);

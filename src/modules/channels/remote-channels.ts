@@ -11,7 +11,7 @@ export interface RemoteChannels {
   /** Joins a local user to a channel of another server; false when refused or unanswered. */
   join(user: string, channel: Qualified): Promise<boolean>;
   /** Says a local user's message in a channel of another server; false when it cannot be sent. */
-  say(user: string, channel: Qualified, message: string): boolean;
+  say(user: string, channel: Qualified, message: string): boolean | Promise<boolean>;
 }
 
 export const NO_REMOTE_CHANNELS: RemoteChannels = {

@@ -8,7 +8,12 @@ import { ChannelEvents, MessagePosted } from '../channels/channel-events';
 import { ChannelsService } from '../channels/channels.service';
 import { RemoteChannels } from '../channels/remote-channels';
 import { Presence } from '../presence/presence';
+import { SHARED_LINKS } from './federation-tokens';
 import { LinkEvents, PeerLinks } from './peer-links';
+import { ForwardedIn, SharedLinks } from './shared-links';
+
+/** A line sent over this instance's own link: nothing to wait for. */
+const SENT = Promise.resolve();
 
 interface PendingJoin {
   readonly settle: (joined: boolean) => void;
@@ -28,6 +33,11 @@ interface PendingSay {
  * Channels of other servers, as the channels module sees them (`RemoteChannels`): their names for
  * CHANNELS, JOIN and SAY on behalf of local users. And, from the channels' events, FEDNEW to every
  * peer and FEDRECV to members on other servers.
+ *
+ * On an instance of a cluster, lines go to a peer only from the instance relaying to it; the
+ * others hand theirs over the bus (`SharedLinks.forwardOut`). A FEDRECV or FEDRESULT for a user
+ * or a request of another instance goes over the bus to every instance, and the one that has the
+ * user or the request acts on it. What peers announce of their channels is shared the same way.
  */
 @Injectable()
 export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
@@ -43,13 +53,19 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
     @Inject(SETTINGS) private readonly settings: Settings,
     private readonly channels: ChannelsService,
     private readonly channelEvents: ChannelEvents,
+    @Inject(SHARED_LINKS) private readonly shared: SharedLinks | null,
   ) {}
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     this.links.listen(this);
     this.channels.useRemoteChannels(this);
     this.channelEvents.on('channelCreated', ({ channel }) => this.announce(channel));
     this.channelEvents.on('messagePosted', (posted) => this.relay(posted));
+    await this.shared?.start({
+      out: (host, reply) => this.links.relayLinkTo(host)?.send(reply),
+      in: (forwarded) => this.forwardedIn(forwarded),
+      channels: (host, names) => this.remoteChannels.set(host, new Set(names)),
+    });
   }
 
   /** Every known channel of other servers, as `<name>:<host>`. */
@@ -61,13 +77,13 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
 
   /** JOIN <channel>:<host> for a local user: FEDJOIN, then waits for FEDRESULT or the timeout. */
   join(user: string, channel: Qualified): Promise<boolean> {
-    const link = this.links.linkTo(channel.host);
+    const send = this.sender(channel.host);
     const key = this.joinKey(user, channel);
-    if (!link || this.pendingJoins.has(key)) return Promise.resolve(false);
+    if (!send || this.pendingJoins.has(key)) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => this.settleJoin(key, false), this.settings.federation.requestTimeoutMs);
       this.pendingJoins.set(key, { settle: resolve, timer });
-      link.send(Reply.fedJoin(`${user}@${this.links.hostname}`, channel.name));
+      send(Reply.fedJoin(`${user}@${this.links.hostname}`, channel.name)).catch(() => this.settleJoin(key, false));
     });
   }
 
@@ -75,26 +91,53 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
    * SAY <channel>:<host> for a local user: false at once when the link is down. Otherwise the
    * outcome comes later, so the sender's session is held open for it (up to the request timeout).
    */
-  say(user: string, channel: Qualified, message: string): boolean {
-    const link = this.links.linkTo(channel.host);
-    if (!link) return false;
-    link.send(Reply.fedSay(`${user}@${this.links.hostname}`, channel.name, message));
+  say(user: string, channel: Qualified, message: string): boolean | Promise<boolean> {
+    const send = this.sender(channel.host);
+    if (!send) return false;
+    const sent = send(Reply.fedSay(`${user}@${this.links.hostname}`, channel.name, message));
     const session = this.presence.sessionOf(user);
-    session?.awaitSettled(this.awaitSay(session, channel, message));
-    return true;
+    const hold = () => session?.awaitSettled(this.awaitSay(session, channel, message));
+    if (sent === SENT) {
+      hold();
+      return true;
+    }
+    return sent.then(
+      () => {
+        hold();
+        return true;
+      },
+      () => false,
+    );
+  }
+
+  /**
+   * How a line reaches the server `host`: over this instance's relaying link, or (on an instance
+   * of a cluster) handed to the instance relaying to it. Undefined when no instance has a link.
+   */
+  private sender(host: string): ((reply: Reply) => Promise<void>) | undefined {
+    const link = this.links.relayLinkTo(host);
+    if (link) {
+      return (reply) => {
+        link.send(reply);
+        return SENT;
+      };
+    }
+    const shared = this.shared;
+    if (!shared?.relayed(host)) return undefined;
+    return (reply) => shared.forwardOut(host, reply);
   }
 
   /** FEDNEW to every peer when a local channel is created. */
   announce(channel: string): void {
     const reply = Reply.fedNew(channel);
-    for (const link of this.links.liveLinks()) link.send(reply);
+    for (const link of this.links.relayLinks()) link.send(reply);
   }
 
   /** A message in a local channel: one FEDRECV per member on another server, names written as that server sees them. */
   relay({ channel, from, message, members }: MessagePosted): void {
     for (const user of members) {
       const member = parseUserRef(user);
-      const link = member && this.links.linkTo(member.host);
+      const link = member && this.links.relayLinkTo(member.host);
       if (!member || !link) continue;
       link.send(Reply.fedRecv(member.name, this.nameFor(from, member.host), this.qualified(channel), message));
     }
@@ -136,6 +179,7 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
       .map((name) => name.trim())
       .filter(isValidChannelName);
     this.remoteChannels.set(link.peer as string, new Set(names));
+    this.shareChannels(link.peer as string);
   }
 
   /** FEDNEW: a channel the peer just created. */
@@ -144,18 +188,32 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
     const known = this.remoteChannels.get(link.peer as string) ?? new Set<string>();
     known.add(channel);
     this.remoteChannels.set(link.peer as string, known);
+    this.shareChannels(link.peer as string);
+  }
+
+  /** On an instance of a cluster, what a peer announced is stored and told to the other instances. */
+  private shareChannels(peer: string): void {
+    const names = [...(this.remoteChannels.get(peer) ?? [])];
+    this.shared?.shareChannels(peer, names).catch((error: Error) => {
+      this.log.warn(`the channels of ${peer} could not be shared with the other instances: ${error.message}`);
+    });
   }
 
   /** FEDRESULT <user> JOIN <channel>:<host> 1|0, or FEDRESULT <user> SAY 0. */
-  peerResult(link: Session, user: string, type: string, detail: string): void {
+  peerResult(link: Pick<Session, 'id' | 'peer'>, user: string, type: string, detail: string, forwarded = false): void {
     if (type === 'JOIN') {
       const match = /^(\S+) ([01])$/.exec(detail);
       const channel = match && parseChannelRef(match[1]);
       if (!match || !channel || channel.host !== link.peer) return this.refuse(link, `FEDRESULT ${user} JOIN ${detail}`);
-      this.settleJoin(this.joinKey(user, channel), match[2] === '1');
+      const key = this.joinKey(user, channel);
+      if (this.pendingJoins.has(key)) this.settleJoin(key, match[2] === '1');
+      else if (!forwarded) this.forwardIn(link, { line: 'FEDRESULT', args: [user, type, detail] });
     } else if (type === 'SAY' && detail === '0') {
       const session = this.presence.sessionOf(user);
-      if (!session) return;
+      if (!session) {
+        if (!forwarded) this.forwardIn(link, { line: 'FEDRESULT', args: [user, type, detail] });
+        return;
+      }
       session.send(Reply.result('SAY', false));
       // The refusal names no channel: it answers the oldest SAY the user has waiting on that server.
       const say = this.pendingSays.get(session)?.find((pending) => pending.host === link.peer);
@@ -164,11 +222,22 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
   }
 
   /** FEDRECV <touser> <fromuser> <channel>:<channelhost> <message…>, accepted only from the channel's own server. */
-  peerRecv(link: Session, to: string, from: string, channel: string, message: string): void {
+  peerRecv(
+    link: Pick<Session, 'id' | 'peer'>,
+    to: string,
+    from: string,
+    channel: string,
+    message: string,
+    forwarded = false,
+  ): void {
     const ref = parseChannelRef(channel);
     if (!ref || ref.host !== link.peer) return this.refuse(link, `FEDRECV for ${channel}`);
     // Only to a user of this server: a peer cannot have us relay a line onward to a third one.
     if (to.includes('@')) return;
+    if (!this.presence.sessionOf(to)) {
+      if (!forwarded) this.forwardIn(link, { line: 'FEDRECV', args: [to, from, channel, message] });
+      return;
+    }
     this.presence.deliver([to], Reply.recv(from, channel, message));
     // A sender's own RECV confirms its SAY.
     if (to === from && this.pendingSays.size > 0) this.confirmSay(to, ref, message);
@@ -198,7 +267,21 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
     return `${channel}:${this.links.hostname}`;
   }
 
-  private refuse(link: Session, what: string): void {
+  /** On an instance of a cluster: a line from a peer for a user or request of another instance. */
+  private forwardIn(link: Pick<Session, 'id' | 'peer'>, line: Omit<ForwardedIn, 'peer'>): void {
+    this.shared?.forwardIn({ peer: link.peer as string, ...line }).catch((error: Error) => {
+      this.log.warn(`${link.id} could not hand a ${line.line} from ${link.peer} to the other instances: ${error.message}`);
+    });
+  }
+
+  /** A line another instance received from a peer, for whichever instance it concerns. */
+  private forwardedIn({ peer, line, args }: ForwardedIn): void {
+    const link = { id: `bus:${peer}`, peer };
+    if (line === 'FEDRESULT') this.peerResult(link, args[0], args[1], args[2], true);
+    else this.peerRecv(link, args[0], args[1], args[2], args[3], true);
+  }
+
+  private refuse(link: Pick<Session, 'id' | 'peer'>, what: string): void {
     this.log.warn(`${link.id} refused ${what} from ${link.peer}: not that server's to send`);
   }
 

@@ -5,6 +5,8 @@ import { PeerAddress, SETTINGS, Settings } from '../../config/settings';
 import { LINK_DIALER, LinkDialer } from '../../transport/link-dialer';
 import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
+import { SHARED_LINKS } from './federation-tokens';
+import { SharedLinks } from './shared-links';
 
 const FIRST_RETRY_MS = 1000;
 const LAST_RETRY_MS = 60_000;
@@ -29,6 +31,11 @@ export interface LinkEvents {
  * The links to peer servers: dialing each configured peer and keeping that link up (backoff from
  * 1 s doubling to 60 s), accepting inbound links from allowed addresses, and the handshake.
  * A peer is known by its hostname; a link is usable once its handshake is complete.
+ *
+ * On an instance of a cluster (`SharedLinks`), a configured peer is dialed only while this
+ * instance holds its dial claim, and lines for the cluster go to a peer only over the link of the
+ * instance holding that peer's relay claim (`relayLinkTo`). Claims not held are asked for again
+ * every `claimRetryMs`, so they move within the lease when their holder dies.
  */
 @Injectable()
 export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
@@ -41,11 +48,20 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
   private addressOwners = new Map<string, PeerAddress[]>();
   private stopped = false;
   private events?: LinkEvents;
+  /** Peers this instance relays to (on an instance of a cluster). */
+  private readonly relaying = new Set<string>();
+  private claimTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(SHARED_LINKS) private readonly shared: SharedLinks | null,
     @Optional() @Inject(LINK_DIALER) private readonly dialer?: LinkDialer,
   ) {}
+
+  /** How often claims not held are asked for: a third of the lease, at most every 2 s. */
+  private get claimRetryMs(): number {
+    return Math.min(2000, Math.floor((this.settings.cluster?.leaseMs ?? 6000) / 3));
+  }
 
   get hostname(): string {
     return this.settings.hostname;
@@ -57,14 +73,34 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.resolveAllowedAddresses();
+    if (this.shared) {
+      this.shared.onLeaseLost(() => this.closeAll());
+      this.claimTimer = setInterval(() => void this.claimRelays(), this.claimRetryMs);
+      this.claimTimer.unref();
+    }
     if (!this.dialer) return;
     for (const peer of this.settings.federation.peers) void this.dial(peer);
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
+    clearInterval(this.claimTimer);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+  }
+
+  /**
+   * The link over which lines for the cluster go to `host`: any live link for a server alone; on
+   * an instance of a cluster, this instance's link only while it holds the relay claim for `host`.
+   */
+  relayLinkTo(host: string): Session | undefined {
+    if (this.shared && !this.relaying.has(host)) return undefined;
+    return this.linkTo(host);
+  }
+
+  /** One link per peer this instance relays to (every live peer for a server alone). */
+  relayLinks(): Session[] {
+    return this.shared ? [...this.relaying].flatMap((peer) => this.linkTo(peer) ?? []) : this.liveLinks();
   }
 
   /** A live link to the server `host`, if there is one. */
@@ -113,6 +149,7 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
       if (links?.size === 0) {
         this.links.delete(session.peer);
         this.log.log(`link to ${session.peer} is down`);
+        this.stopRelaying(session.peer);
         this.events?.linkDown(session.peer);
       }
     }
@@ -131,10 +168,15 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     this.links.set(peer, links);
     this.log.log(`link to ${peer} is up (${session.id})`);
     this.events?.linkUp(session);
+    if (this.shared && !this.relaying.has(peer)) void this.claimRelay(peer);
   }
 
   private async dial(peer: PeerAddress): Promise<void> {
     if (this.stopped || !this.dialer) return;
+    if (this.shared && !(await this.holdsDial(peer))) {
+      this.later(this.claimRetryMs, () => void this.dial(peer));
+      return;
+    }
     const bind = this.settings.host;
     const localAddress = bind !== '0.0.0.0' && bind !== '::' && isIP(bind) ? bind : undefined;
     try {
@@ -151,6 +193,43 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
       this.log.debug(`cannot reach peer ${label(peer)}: ${(error as Error).message}`);
       this.retryLater(peer);
     }
+  }
+
+  /** Whether this instance may dial `peer` (it holds, or just took, its dial claim). */
+  private async holdsDial(peer: PeerAddress): Promise<boolean> {
+    try {
+      return await (this.shared as SharedLinks).claimDial(label(peer));
+    } catch {
+      return false;
+    }
+  }
+
+  private async claimRelay(peer: string): Promise<void> {
+    try {
+      if (!(await (this.shared as SharedLinks).claimRelay(peer))) return;
+    } catch {
+      return;
+    }
+    if (!this.linkTo(peer) || this.relaying.has(peer)) return;
+    this.relaying.add(peer);
+    this.log.log(`relaying the cluster's lines to ${peer}`);
+  }
+
+  /** Every live peer this instance does not relay to yet: taken over when its holder is gone. */
+  private async claimRelays(): Promise<void> {
+    for (const peer of this.links.keys()) if (!this.relaying.has(peer)) await this.claimRelay(peer);
+  }
+
+  private stopRelaying(peer: string): void {
+    if (!this.relaying.delete(peer)) return;
+    void (this.shared as SharedLinks).releaseRelay(peer).catch(() => undefined);
+  }
+
+  /** The lease is lost: every claim is void, so every link goes (dialing resumes under new claims). */
+  private closeAll(): void {
+    this.relaying.clear();
+    for (const links of this.links.values()) for (const link of links) link.close();
+    for (const session of this.dialed.keys()) session.close();
   }
 
   private retryLater(peer: PeerAddress): void {
