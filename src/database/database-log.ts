@@ -69,7 +69,10 @@ export class DatabaseLog implements TypeOrmLogger {
     else this.logger.debug(message);
   }
 
-  /** What the database is doing at start (creating or opening the embedded one), which can take seconds. */
+  /**
+   * What the database is doing at start (creating or opening the embedded one, waiting for another
+   * server's migrations), which can take seconds.
+   */
   progress(message: string): void {
     this.logger.info(message);
   }

@@ -14,8 +14,9 @@ export interface DatabaseSettings {
 
 /**
  * The one description of the database, used by the server and by the TypeORM CLI (ormconfig.ts).
- * The schema comes only from migrations, which run when the server starts. With `log`, failed
- * queries and connections are counted and logged there.
+ * The schema comes only from migrations, which run when the server starts (on PostgreSQL under a
+ * lock, by openDataSource in migrate-under-lock.ts). With `log`, failed queries and connections
+ * are counted and logged there.
  */
 export function databaseOptions(database: DatabaseSettings, log?: DatabaseLog): DataSourceOptions {
   const common = {
