@@ -30,20 +30,26 @@ export class ClusterConnection implements OnApplicationBootstrap, OnApplicationS
   readonly bus: ClusterBus;
   readonly lease: InstanceLease;
   private readonly reader: RedisClient;
+  private readonly reconnectListeners: (() => void)[] = [];
+  private connectedOnce = false;
 
   constructor(
     readonly settings: ClusterSettings,
     private readonly log: Logger,
   ) {
     const name = `chat:${settings.instanceId}`;
-    const onState = (what: string) => (up: boolean, reason?: string) => {
-      if (up) log.info(`cluster: ${what} connection to Redis at ${redisServer(settings.redisUrl)} is up`);
-      else log.warn(`cluster: ${what} connection to Redis lost (${reason ?? 'closed'})`);
-    };
     this.commands = new RedisClient(settings.redisUrl, {
       name: `${name}:commands`,
       commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
-      onState: onState('command'),
+      onState: (up, reason) => {
+        if (!up) {
+          log.warn(`cluster: connection to Redis lost (${reason ?? 'closed'})`);
+          return;
+        }
+        log.info(`cluster: connection to Redis at ${redisServer(settings.redisUrl)} is up`);
+        if (this.connectedOnce) for (const listener of this.reconnectListeners) listener();
+        this.connectedOnce = true;
+      },
     });
     this.reader = new RedisClient(settings.redisUrl, {
       name: `${name}:bus`,
@@ -55,6 +61,14 @@ export class ClusterConnection implements OnApplicationBootstrap, OnApplicationS
 
   get instanceId(): string {
     return this.settings.instanceId;
+  }
+
+  /**
+   * Called each time the connection to Redis is back after a loss: a Redis that restarted without
+   * persistence has forgotten the claims, and their holders make them again.
+   */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   /** Whether the shared state can be used now: Redis answers, the bus is read, the lease is held. */

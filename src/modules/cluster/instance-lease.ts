@@ -50,6 +50,11 @@ export class InstanceLease {
     this.timer = setInterval(() => void this.renew().catch(() => undefined), every);
   }
 
+  /** Renews now (Redis is back), rather than at the next tick. */
+  renewNow(): Promise<void> {
+    return this.renew().catch(() => undefined);
+  }
+
   /** Gives the lease back at once (a graceful stop), so nothing waits for it to expire. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -47,6 +47,7 @@ export class ClusterPresence extends LocalPresence {
   ) {
     super();
     cluster.lease.onLost(() => this.dropEveryone());
+    cluster.onReconnect(() => void this.reclaim());
   }
 
   override async attach(session: Session, user: string): Promise<boolean> {
@@ -99,6 +100,27 @@ export class ClusterPresence extends LocalPresence {
     for (const [user, holder] of this.unreleased) {
       if (holder.split(':')[1] !== this.cluster.lease.holder.split(':')[1]) this.unreleased.delete(user);
       else this.release(user, holder);
+    }
+  }
+
+  /**
+   * Redis is back: claims it lost (it restarted without persistence) are made again. A user
+   * another instance let in meanwhile keeps that session; the one here is closed.
+   */
+  private async reclaim(): Promise<void> {
+    await this.cluster.lease.renewNow();
+    const holder = this.cluster.lease.holder;
+    for (const session of this.localSessions()) {
+      const user = session.user as string;
+      try {
+        const claimed = await this.cluster.commands.script(CLAIM, [LOGIN_PREFIX + user], [holder, ALIVE_PREFIX]);
+        if (claimed !== 1) {
+          this.log.warn(`${session.id}: ${user} logged in on another instance while Redis was unreachable; closing this session`);
+          session.close();
+        }
+      } catch {
+        return;
+      }
     }
   }
 
