@@ -211,6 +211,19 @@ describeCluster('cluster mode, instances in one process', () => {
   });
 });
 
+describeCluster('cluster mode: starting', () => {
+  test('an instance that cannot reach Redis does not start, and says why in one line', async () => {
+    const closedPort = await freePort('127.0.0.1');
+    const starting = TestServer.start(database, {
+      database: { ...database, connectRetries: 0 },
+      cluster: { redisUrl: `redis://127.0.0.1:${closedPort}`, instanceId: 'nowhere', leaseMs: 5000 },
+    });
+    await expect(starting).rejects.toThrow(
+      `cannot reach Redis at 127.0.0.1:${closedPort}: connect ECONNREFUSED 127.0.0.1:${closedPort}`,
+    );
+  });
+});
+
 describeCluster('cluster mode: losing Redis for longer than the lease', () => {
   test('an instance cut off from Redis longer than its lease drops its clients, and takes logins again once Redis is back', async () => {
     const redis = await RedisServer.start({ appendonly: true });

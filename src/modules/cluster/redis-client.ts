@@ -26,6 +26,8 @@ const RECONNECT_MS = (attempt: number): number => Math.min(50 * 2 ** Math.min(at
  */
 export class RedisClient {
   private readonly redis: Redis;
+  /** The latest connection error, for a first connection that fails ("connection closed" says little). */
+  private lastError?: string;
 
   constructor(url: string, options: RedisClientOptions) {
     this.redis = new Redis(url, {
@@ -49,7 +51,10 @@ export class RedisClient {
       up = false;
       options.onState?.(false, reason);
     };
-    this.redis.on('error', (error: Error) => down(error.message));
+    this.redis.on('error', (error: Error) => {
+      this.lastError = error.message;
+      down(error.message);
+    });
     this.redis.on('close', () => down('connection closed'));
   }
 
@@ -60,7 +65,12 @@ export class RedisClient {
 
   /** The first connection; rejects when Redis cannot be reached (the client keeps trying in the background). */
   async connect(): Promise<void> {
-    await this.redis.connect();
+    this.lastError = undefined;
+    try {
+      await this.redis.connect();
+    } catch (error) {
+      throw new Error(this.lastError ?? (error as Error).message, { cause: error });
+    }
   }
 
   /** Appends an entry; the stream keeps about `maxLength` entries. Returns the entry's id. */
