@@ -9,6 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { BenchClient } from './bench-client';
 import { renderChart } from './chart';
 import { CapacityResult, GC_ON_SIGUSR2, measureCapacity } from './capacity';
+import { runClusterScenario } from './cluster';
+import { printCluster, summarizeCluster, summarizeSetupCosts } from './cluster-report';
 import { closeRoom, FanoutMode, FanoutResult, measureFanout, openRoom, Room } from './fanout';
 import { openFederatedRoom, startFederatedPair } from './federation';
 import { LoginsResult, measureLogins } from './logins';
@@ -17,8 +19,10 @@ import { freePort, ServerProcess, startChatServerProcess, startReferenceProcess 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
 const HEAP_SNAPSHOT_SIGNAL = 'SIGWINCH';
 
-const SCENARIOS = ['fanout', 'federation', 'logins', 'capacity'] as const;
+const SCENARIOS = ['fanout', 'federation', 'logins', 'capacity', 'cluster'] as const;
 type Scenario = (typeof SCENARIOS)[number];
+/** `cluster` needs PostgreSQL and redis-server: run only when named. */
+const DEFAULT_SCENARIOS: Scenario[] = ['fanout', 'federation', 'logins', 'capacity'];
 
 interface Options {
   host?: string;
@@ -34,6 +38,9 @@ interface Options {
   seconds: number;
   window: number;
   rate: number;
+  clusterSizes: number[];
+  clusterInstances: number;
+  xaddRequests: number;
   profile?: string;
   chart: string;
 }
@@ -55,9 +62,9 @@ function parseOptions(argv: string[]): Options {
     .addOption(new Option('--metrics-url <url>', 'its /metrics (with --host, for the logins scenario)'))
     .option(
       '--scenarios <list>',
-      `scenarios to run, of ${SCENARIOS.join(', ')}`,
+      `scenarios to run, of ${SCENARIOS.join(', ')} (cluster needs PostgreSQL and redis-server, and runs only when named)`,
       (value: string) => value.split(',') as Scenario[],
-      [...SCENARIOS],
+      DEFAULT_SCENARIOS,
     )
     .option('--login-users <n>', 'connections that register and then log in at once', Number, 200)
     .option('--bcrypt-cost <n>', 'bcrypt cost of the server in the logins scenario', Number, 10)
@@ -72,6 +79,14 @@ function parseOptions(argv: string[]): Options {
       'messages per second at the fixed rate (lower for large channels: at most 200,000 deliveries/s)',
       Number,
       200,
+    )
+    .option('--cluster-sizes <list>', 'channel sizes of the cluster scenario', list, [1000])
+    .option('--cluster-instances <n>', 'instances in the cluster scenario; the members are spread over 1 to n of them', Number, 3)
+    .option(
+      '--xadd-requests <n>',
+      "XADDs redis-benchmark sends to the cluster scenario's Redis at its end (0: none)",
+      Number,
+      100_000,
     )
     .option('--chart <file>', 'where to write the SVG chart of the fan-out scenarios', join('reports', 'bench.svg'))
     .option(
@@ -417,6 +432,36 @@ async function main(): Promise<void> {
       const summary = summarizeCapacity(results);
       printCapacity(summary);
       report.capacity = { summary, runs: results };
+    }
+    if (options.scenarios.includes('cluster')) {
+      if (options.host) throw new Error('the cluster scenario starts its own servers, Redis and database: leave out --host');
+      const result = await runClusterScenario(
+        {
+          runs: options.runs,
+          sizes: options.clusterSizes,
+          senders: options.senders,
+          seconds: options.seconds,
+          window: options.window,
+          rate: options.rate,
+          instances: options.clusterInstances,
+          xaddRequests: options.xaddRequests,
+          serverLines: FANOUT_LINES,
+          nodeOptions: profiling(options),
+          env: process.env,
+        },
+        scratch,
+      );
+      const summary = summarizeCluster(result.rows);
+      const setup = summarizeSetupCosts(result.setupCosts);
+      printCluster(summary, setup, result);
+      report.cluster = {
+        summary,
+        setup,
+        idleRss: result.idleRss,
+        xaddPerSecond: result.xaddPerSecond,
+        runs: result.rows,
+        setupRuns: result.setupCosts,
+      };
     }
     mkdirSync(join(__dirname, '..', 'reports'), { recursive: true });
     const machine = {

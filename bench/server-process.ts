@@ -63,16 +63,20 @@ export async function spawnListening(args: readonly string[], env: NodeJS.Proces
   };
 }
 
-/** The chat server (`dist/main.js`) on `port` (0: an ephemeral one) with a YAML configuration written to `dir`. */
+/**
+ * The chat server (`dist/main.js`) on `port` (0: an ephemeral one) with a YAML configuration written
+ * to `dir`, and `env` over this process's environment.
+ */
 export function startChatServerProcess(
   dir: string,
   yamlLines: readonly string[],
   nodeOptions: readonly string[] = [],
   port = 0,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<ServerProcess> {
   const config = join(dir, 'server.yaml');
   writeFileSync(config, [...yamlLines, ''].join('\n'));
-  return spawnListening([...nodeOptions, MAIN, String(port), config]);
+  return spawnListening([...nodeOptions, MAIN, String(port), config], env);
 }
 
 /** The reference fan-out server (bench/reference-server.ts) on an ephemeral port. */
