@@ -129,6 +129,23 @@ describeCluster('cluster mode, instances in one process', () => {
     }
   });
 
+  test('a sender that half-closes right after SAY gets its own RECV before the server closes', async () => {
+    const channel = unique('bye');
+    for (let round = 0; round < 10; round++) {
+      const client = await loggedIn(servers[round % 3], unique('leaver'));
+      client.send(`${round === 0 ? 'CREATE' : 'JOIN'} ${channel}`);
+      expect(await client.readLine()).toMatch(/ 1$/);
+      if (round === 0) {
+        client.send(`JOIN ${channel}`);
+        await client.expectLine(`RESULT JOIN ${channel} 1`);
+      }
+      client.send(`SAY ${channel} last words`);
+      client.end();
+      await client.expectLine(`RECV ${client.name} ${channel} last words`);
+      await client.expectClosed();
+    }
+  });
+
   test('a user logged in on one instance cannot log in on another until it leaves', async () => {
     const name = unique('solo');
     const first = await loggedIn(servers[0], name);
@@ -158,6 +175,12 @@ describeCluster('cluster mode, instances in one process', () => {
     await delay(200);
     guessers[2].send(`LOGIN ${name} pw`);
     await guessers[2].expectLine('RESULT LOGIN 0');
+  });
+
+  test('an instance with another hostname than the cluster’s is refused at start', async () => {
+    await expect(instance(redis, 'stray', { extra: { hostname: 'other.test' } })).rejects.toThrow(
+      `this instance's hostname "other.test" is not the cluster's ("cluster.test"): every instance of a cluster has the same hostname (hostname, CHAT_HOSTNAME)`,
+    );
   });
 
   test('every log line of an instance carries its id, and /readyz names it', async () => {

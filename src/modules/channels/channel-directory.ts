@@ -32,11 +32,6 @@ export class ChannelDirectory {
     return channel;
   }
 
-  /** Forgets a channel (a creation undone because it could not be shared). */
-  remove(name: string): void {
-    if (this.channels.delete(name)) this.sortedNames = undefined;
-  }
-
   /** Channel names sorted by code point. */
   names(): readonly string[] {
     this.sortedNames ??= sortByCodePoint(this.channels.keys());

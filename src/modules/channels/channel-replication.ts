@@ -5,9 +5,9 @@
  * A server alone has none: it applies its changes at once.
  */
 export interface ChannelReplication {
-  /** A channel was stored; rejects when the other instances cannot be told. */
+  /** A channel was stored; resolves once it was offered to the other instances (it reaches them, later if need be). */
   created(id: number, name: string): Promise<void>;
-  /** A membership was stored; rejects when the other instances cannot be told. */
+  /** A membership was stored; resolves once it was offered to the other instances (it reaches them, later if need be). */
   joined(channel: string, member: string): Promise<void>;
   /** A message to deliver everywhere, here too once it comes back in order; rejects when it cannot be sent. */
   posted(channel: string, from: string, message: string): Promise<void>;

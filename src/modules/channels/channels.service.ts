@@ -79,16 +79,7 @@ export class ChannelsService implements OnModuleInit {
       throw error;
     }
     this.directory.add(id, name);
-    if (this.replication) {
-      try {
-        await this.replication.created(id, name);
-      } catch {
-        // Not shared, so not created: a channel only some instances know would split the cluster.
-        this.directory.remove(name);
-        await this.channels.delete({ id });
-        return false;
-      }
-    }
+    await this.replication?.created(id, name);
     this.events.emit('channelCreated', { channel: name });
     return true;
   }
@@ -128,15 +119,7 @@ export class ChannelsService implements OnModuleInit {
       throw error;
     }
     channel.members.add(member);
-    if (this.replication) {
-      try {
-        await this.replication.joined(target, member);
-      } catch {
-        channel.members.delete(member);
-        await this.forgetMembership(channel.id, member);
-        return false;
-      }
-    }
+    await this.replication?.joined(target, member);
     this.events.emit('memberJoined', { channel: target, member });
     return true;
   }
@@ -207,19 +190,6 @@ export class ChannelsService implements OnModuleInit {
       return true;
     } catch {
       return false;
-    }
-  }
-
-  private async forgetMembership(channelId: number, member: string): Promise<void> {
-    const remoteUser = parseUserRef(member);
-    if (remoteUser) {
-      await this.remoteMemberships.delete({ channelId, userName: remoteUser.name, userHost: remoteUser.host });
-    } else {
-      await this.memberships
-        .createQueryBuilder()
-        .delete()
-        .where('channel_id = :channelId AND user_id = (SELECT id FROM users WHERE name = :member)', { channelId, member })
-        .execute();
     }
   }
 

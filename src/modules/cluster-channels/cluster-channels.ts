@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ChannelReplication } from '../channels/channel-replication';
 import { ChannelsService } from '../channels/channels.service';
 import { CLUSTER } from '../cluster/cluster.module';
@@ -13,14 +13,34 @@ type Created = [id: number, name: string];
 type Joined = [channel: string, member: string];
 type Posted = [channel: string, from: string, message: string];
 
+/** How long a change waits before it is offered to Redis again. */
+const RETRY_MS = 500;
+
+interface Outgoing {
+  readonly type: string;
+  readonly data: unknown;
+  /** Settled after the first attempt, whatever its outcome. */
+  readonly tried: () => void;
+}
+
 /**
  * The channels of a cluster's instances kept the same over the bus: each CREATE, JOIN and SAY is
  * appended to it, and every instance applies every one in the bus's order. A SAY is delivered by
  * each instance to its own members when it reads it, so every member anywhere gets each message
  * once, and in the same order as every other member.
+ *
+ * A channel or membership is stored in PostgreSQL before it is shared, so it exists whether or not
+ * Redis took it: if Redis does not, it waits in an outbox, in order, and is offered again until
+ * Redis takes it (applying it twice changes nothing). No instance is left knowing a change the
+ * database does not have, and none misses one for good.
  */
 @Injectable()
-export class ClusterChannels implements ChannelReplication, OnModuleInit {
+export class ClusterChannels implements ChannelReplication, OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger('Channels');
+  private readonly outbox: Outgoing[] = [];
+  private sending = false;
+  private retryTimer?: NodeJS.Timeout;
+
   constructor(
     @Inject(CLUSTER) private readonly cluster: ClusterConnection,
     private readonly channels: ChannelsService,
@@ -35,15 +55,58 @@ export class ClusterChannels implements ChannelReplication, OnModuleInit {
   }
 
   created(id: number, name: string): Promise<void> {
-    return this.cluster.bus.publish(CREATED, [id, name] satisfies Created);
+    return this.share(CREATED, [id, name] satisfies Created);
   }
 
   joined(channel: string, member: string): Promise<void> {
-    return this.cluster.bus.publish(JOINED, [channel, member] satisfies Joined);
+    return this.share(JOINED, [channel, member] satisfies Joined);
   }
 
-  posted(channel: string, from: string, message: string): Promise<void> {
-    return this.cluster.bus.publish(POSTED, [channel, from, message] satisfies Posted);
+  /**
+   * Resolves once the message is on the bus and this instance has delivered it (its sender has its
+   * RECV), or Redis stored it but this instance's reader is cut off (it delivers on reading on).
+   */
+  async posted(channel: string, from: string, message: string): Promise<void> {
+    const id = await this.cluster.bus.publish(POSTED, [channel, from, message] satisfies Posted);
+    await this.cluster.bus.reached(id, REDIS_COMMAND_TIMEOUT_MS);
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.retryTimer);
+    if (this.outbox.length > 0) {
+      this.log.warn(
+        `${this.outbox.length} channel change(s) stored but not shared: the other instances load them when they start`,
+      );
+    }
+  }
+
+  /** Queues a stored change for the bus; resolves after its first attempt, successful or not. */
+  private share(type: string, data: unknown): Promise<void> {
+    return new Promise<void>((tried) => {
+      this.outbox.push({ type, data, tried });
+      void this.send();
+    });
+  }
+
+  private async send(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.outbox.length > 0) {
+        const next = this.outbox[0];
+        try {
+          await this.cluster.bus.publish(next.type, next.data);
+        } catch {
+          next.tried();
+          this.retryTimer = setTimeout(() => void this.send(), RETRY_MS);
+          return;
+        }
+        this.outbox.shift();
+        next.tried();
+      }
+    } finally {
+      this.sending = false;
+    }
   }
 
   caughtUp(): Promise<void> {

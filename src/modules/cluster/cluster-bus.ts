@@ -79,15 +79,45 @@ export class ClusterBus {
     return this.reading && this.reader.connected;
   }
 
-  /** Appends an event; resolves once Redis stored it, rejects when it cannot be sent. */
-  async publish(type: string, data: unknown): Promise<void> {
+  /** Appends an event; resolves with its entry id once Redis stored it, rejects when it cannot be sent. */
+  async publish(type: string, data: unknown): Promise<string> {
     try {
-      await this.commands.append(BUS_STREAM, BUS_MAX_LENGTH, ['t', type, 'o', this.instanceId, 'd', JSON.stringify(data)]);
+      const id = await this.commands.append(BUS_STREAM, BUS_MAX_LENGTH, [
+        't',
+        type,
+        'o',
+        this.instanceId,
+        'd',
+        JSON.stringify(data),
+      ]);
       this.stats.published++;
+      return id;
     } catch (error) {
       this.stats.errors++;
       throw error;
     }
+  }
+
+  /**
+   * Resolves once this instance has handled the entry `id` (true), or after `timeoutMs` without
+   * it (false: the reader is cut off and will handle it when it reads on).
+   */
+  reached(id: string, timeoutMs: number): Promise<boolean> {
+    if (compareStreamIds(this.lastId, id) >= 0 || this.stopped) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((waiter) => waiter !== entry);
+        resolve(false);
+      }, timeoutMs);
+      const entry: Waiter = {
+        id,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      this.waiters.push(entry);
+    });
   }
 
   /**
@@ -96,21 +126,7 @@ export class ClusterBus {
    */
   async caughtUp(timeoutMs: number): Promise<void> {
     const id = await this.commands.lastId(BUS_STREAM);
-    if (compareStreamIds(this.lastId, id) >= 0 || this.stopped) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((waiter) => waiter !== entry);
-        reject(new Error(`the cluster bus is ${this.stats.lagMs} ms behind`));
-      }, timeoutMs);
-      const entry: Waiter = {
-        id,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(entry);
-    });
+    if (!(await this.reached(id, timeoutMs))) throw new Error(`the cluster bus is ${this.stats.lagMs} ms behind`);
   }
 
   private async readLoop(): Promise<void> {
@@ -134,6 +150,8 @@ export class ClusterBus {
       }
       for (const entry of entries) this.handle(entry);
       if (entries.length > 0) this.release();
+      // A full batch means this reader is behind: make sure the stream was not trimmed past it.
+      if (entries.length === BATCH) resumed = true;
     }
     this.reading = false;
   }

@@ -5,6 +5,9 @@ import { ClusterBus } from './cluster-bus';
 import { InstanceLease } from './instance-lease';
 import { RedisClient } from './redis-client';
 
+/** The hostname every instance of the cluster shares (a peer sees the cluster as one server). */
+const HOSTNAME_KEY = 'chat:cluster:hostname';
+
 /** A command to Redis that has no answer within this time fails (and so does the chat command behind it). */
 export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 
@@ -35,6 +38,8 @@ export class ClusterConnection implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     readonly settings: ClusterSettings,
+    /** The server's hostname: one for the whole cluster, which peers see as one server. */
+    private readonly hostname: string,
     private readonly log: Logger,
   ) {
     const name = `chat:${settings.instanceId}`;
@@ -93,9 +98,24 @@ export class ClusterConnection implements OnApplicationBootstrap, OnApplicationS
         await new Promise((resolve) => setTimeout(resolve, attempts.retryDelayMs));
       }
     }
+    await this.checkHostname();
     await this.lease.start();
     await this.bus.mark();
     this.log.info(`cluster: instance ${this.instanceId} joined through Redis at ${server} (lease ${this.settings.leaseMs} ms)`);
+  }
+
+  /** The first instance records the cluster's hostname; one with another hostname is refused. */
+  private async checkHostname(): Promise<void> {
+    const script =
+      "local known = redis.call('GET', KEYS[1]) if known then return known end redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1]";
+    const known = (await this.commands.script(script, [HOSTNAME_KEY], [this.hostname])) as string;
+    if (known === this.hostname) return;
+    await this.commands.close();
+    await this.reader.close();
+    throw new Error(
+      `this instance's hostname ${JSON.stringify(this.hostname)} is not the cluster's (${JSON.stringify(known)}): ` +
+        'every instance of a cluster has the same hostname (hostname, CHAT_HOSTNAME)',
+    );
   }
 
   onApplicationBootstrap(): void {

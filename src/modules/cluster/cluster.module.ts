@@ -18,7 +18,7 @@ export const CLUSTER = Symbol('ClusterConnection');
       inject: [SETTINGS, LOGGER],
       useFactory: async (settings: Settings, logger: Logger): Promise<ClusterConnection | null> => {
         if (!settings.cluster) return null;
-        const cluster = new ClusterConnection(settings.cluster, logger.child({ context: 'Cluster' }));
+        const cluster = new ClusterConnection(settings.cluster, settings.hostname, logger.child({ context: 'Cluster' }));
         await cluster.open({
           retries: settings.database.connectRetries ?? DEFAULT_DATABASE_CONNECT.retries,
           retryDelayMs: settings.database.connectRetryDelayMs ?? DEFAULT_DATABASE_CONNECT.retryDelayMs,

@@ -84,7 +84,9 @@ export class InstanceLease {
 
   private lose(): void {
     if (this.stopped) return;
-    this.log.error(`cluster: lease lost: Redis unreachable for ${this.leaseMs} ms; dropping this instance's clients`);
+    this.log.error(
+      `cluster: lease lost: not renewed within ${this.leaseMs} ms (Redis unreachable); dropping this instance's clients`,
+    );
     this.lost = true;
     this.epoch = Math.max(this.epoch + 1, Date.now());
     for (const listener of this.lostListeners) listener();

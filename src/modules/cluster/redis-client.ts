@@ -65,7 +65,6 @@ export class RedisClient {
 
   /** The first connection; rejects when Redis cannot be reached (the client keeps trying in the background). */
   async connect(): Promise<void> {
-    this.lastError = undefined;
     try {
       await this.redis.connect();
     } catch (error) {

@@ -215,9 +215,30 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     this.log.log(`relaying the cluster's lines to ${peer}`);
   }
 
-  /** Every live peer this instance does not relay to yet: taken over when its holder is gone. */
+  /**
+   * Every tick: relaying is taken over for a live peer whose holder is gone, and this instance's
+   * claims are checked (a Redis that restarted empty lets another instance take them): a relay or
+   * a dialed link whose claim another instance now holds is given up.
+   */
   private async claimRelays(): Promise<void> {
-    for (const peer of this.links.keys()) if (!this.relaying.has(peer)) await this.claimRelay(peer);
+    const shared = this.shared as SharedLinks;
+    try {
+      for (const peer of [...this.links.keys()]) {
+        if (!this.relaying.has(peer)) await this.claimRelay(peer);
+        else if (!(await shared.claimRelay(peer))) {
+          this.relaying.delete(peer);
+          this.log.warn(`another instance relays to ${peer} now`);
+        }
+      }
+      for (const [session, peer] of [...this.dialed]) {
+        if (!(await shared.claimDial(label(peer)))) {
+          this.log.warn(`another instance dials ${label(peer)} now; closing this instance's link`);
+          session.close();
+        }
+      }
+    } catch {
+      // Redis cannot be asked: the claims stand until the lease says otherwise.
+    }
   }
 
   private stopRelaying(peer: string): void {
@@ -227,6 +248,7 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The lease is lost: every claim is void, so every link goes (dialing resumes under new claims). */
   private closeAll(): void {
+    if (this.links.size > 0 || this.dialed.size > 0) this.log.warn('lease lost: closing every peer link of this instance');
     this.relaying.clear();
     for (const links of this.links.values()) for (const link of links) link.close();
     for (const session of this.dialed.keys()) session.close();

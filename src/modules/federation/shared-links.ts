@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { Reply } from '../../transport/replies';
 import { ClusterConnection } from '../cluster/cluster-connection';
 import { ALIVE_PREFIX } from '../cluster/instance-lease';
@@ -68,7 +67,6 @@ export interface SharedLinkEvents {
  * - lines from a peer for users of other instances, and the peers' channel lists, go over the bus.
  */
 export class SharedLinks {
-  private readonly log = new Logger('Federation');
   /** Peer hostname → instance id of the instance relaying to it, as last announced. */
   private readonly relays = new Map<string, string>();
 
@@ -126,13 +124,13 @@ export class SharedLinks {
   }
 
   /** Hands a line for `host` to the instance relaying to it. */
-  forwardOut(host: string, reply: Reply): Promise<void> {
-    return this.cluster.bus.publish(OUT, { host, reply });
+  async forwardOut(host: string, reply: Reply): Promise<void> {
+    await this.cluster.bus.publish(OUT, { host, reply });
   }
 
   /** Hands a line from a peer to every instance; the one it concerns acts on it. */
-  forwardIn(forwarded: ForwardedIn): Promise<void> {
-    return this.cluster.bus.publish(IN, forwarded);
+  async forwardIn(forwarded: ForwardedIn): Promise<void> {
+    await this.cluster.bus.publish(IN, forwarded);
   }
 
   /** Stores and announces a peer's channels (a FEDCHANNELS, or the list after a FEDNEW). */
@@ -147,10 +145,7 @@ export class SharedLinks {
 
   /** Runs `action` when this instance loses its lease: its claims are void. */
   onLeaseLost(action: () => void): void {
-    this.cluster.lease.onLost(() => {
-      this.log.warn('lease lost: closing every peer link of this instance');
-      action();
-    });
+    this.cluster.lease.onLost(action);
   }
 
   private async claim(hash: string, field: string): Promise<boolean> {
