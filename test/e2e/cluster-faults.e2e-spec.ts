@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { AddressInfo, createServer, Server, Socket } from 'node:net';
-import { Cluster } from './harness/cluster';
+import { Cluster, CLUSTER_SKIPPED, clusterDescribe } from './harness/cluster';
 import { httpGet } from './harness/http-probe';
 import { delay, LineClient } from './harness/line-client';
-import { RedisServer, redisServerAvailable, REDIS_SERVER_BINARY } from './harness/redis-server';
+import { RedisServer } from './harness/redis-server';
 import { started, stopped } from './harness/running';
 
 /**
@@ -11,12 +11,7 @@ import { started, stopped } from './harness/running';
  * command hangs, and service comes back by itself.
  */
 
-const skipped = !redisServerAvailable()
-  ? ` (skipped: ${REDIS_SERVER_BINARY} is not installed)`
-  : !process.env.TEST_DATABASE_URL
-    ? ' (skipped: cluster mode needs PostgreSQL; TEST_DATABASE_URL is unset)'
-    : '';
-const clusterDescribe = skipped ? describe.skip : describe;
+const skipped = CLUSTER_SKIPPED;
 
 jest.setTimeout(120_000);
 

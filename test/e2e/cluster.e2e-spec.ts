@@ -1,18 +1,13 @@
-import { Cluster } from './harness/cluster';
+import { Cluster, CLUSTER_SKIPPED, clusterDescribe } from './harness/cluster';
 import { delay, LineClient } from './harness/line-client';
-import { RedisServer, redisServerAvailable, REDIS_SERVER_BINARY } from './harness/redis-server';
+import { RedisServer } from './harness/redis-server';
 
 /**
  * Cluster mode (PROTOCOL.md §7, README "Running several instances"): three `node dist/main.js`
  * sharing one PostgreSQL and one Redis behave, to their clients, as one server.
  */
 
-const skipped = !redisServerAvailable()
-  ? ` (skipped: ${REDIS_SERVER_BINARY} is not installed)`
-  : !process.env.TEST_DATABASE_URL
-    ? ' (skipped: cluster mode needs PostgreSQL; TEST_DATABASE_URL is unset)'
-    : '';
-const clusterDescribe = skipped ? describe.skip : describe;
+const skipped = CLUSTER_SKIPPED;
 
 const LEASE_MS = 2000;
 const START_TIMEOUT_MS = 90_000;

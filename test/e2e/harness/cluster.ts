@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { databaseNameOf, RUN_ENV } from './databases';
 import { delay, LineClient } from './line-client';
 import type { LogEntry } from './log-capture';
-import { exitWithin, freeLoopbackPort, hasExited, RedisServer } from './redis-server';
+import { exitWithin, freeLoopbackPort, hasExited, REDIS_SERVER_BINARY, RedisServer, redisServerAvailable } from './redis-server';
 import { started, stopped } from './running';
 
 const MAIN = join(__dirname, '..', '..', '..', 'dist', 'main.js');
@@ -22,6 +22,16 @@ const EXIT_AFTER_KILL_MS = 2000;
 const LISTENING = /^listening on (\S+):(\d+)$/;
 /** HTTP starts after the line protocol, so this line is what says an instance is up. */
 const HTTP_LISTENING = /^health and metrics on http:\/\/(\S+):(\d+)$/;
+
+/** Why the cluster specs cannot run here (appended to their describe's name), or '' when they can. */
+export const CLUSTER_SKIPPED = !redisServerAvailable()
+  ? ` (skipped: ${REDIS_SERVER_BINARY} is not installed)`
+  : !process.env.TEST_DATABASE_URL
+    ? ' (skipped: cluster mode needs PostgreSQL; TEST_DATABASE_URL is unset)'
+    : '';
+
+/** `describe`, or `describe.skip` when the cluster specs cannot run here. */
+export const clusterDescribe = CLUSTER_SKIPPED ? describe.skip : describe;
 
 export interface ClusterOptions {
   /** How many instances, named i1…iN; 3 unless given. */
