@@ -72,7 +72,9 @@ export function summarizeCluster(rows: readonly ClusterRow[]): ClusterSummaryRow
               commandsPerSay: bus((row) => row.bus?.commandsPerSay ?? 0),
               xaddPerSay: bus((row) => command(row, 'xadd')),
               xreadPerSay: bus((row) => command(row, 'xread')),
-              otherPerSay: bus((row) => (row.bus?.commandsPerSay ?? 0) - command(row, 'xadd') - command(row, 'xread')),
+              otherPerSay: bus((row) =>
+                Math.max(0, round2((row.bus?.commandsPerSay ?? 0) - command(row, 'xadd') - command(row, 'xread'))),
+              ),
               bytesPerSay: bus((row) => (row.bus?.inputBytesPerSay ?? 0) + (row.bus?.outputBytesPerSay ?? 0)),
               inputBytesPerSay: bus((row) => row.bus?.inputBytesPerSay ?? 0),
               outputBytesPerSay: bus((row) => row.bus?.outputBytesPerSay ?? 0),
@@ -173,10 +175,11 @@ export function printCluster(
       .join(', ')}`,
   );
   for (const phase of setup) {
-    const commands = Object.entries(phase.commands)
-      .filter(([, count]) => count > 0)
-      .map(([name, count]) => `${count} ${name.toUpperCase()}`)
-      .join(', ');
+    const commands =
+      Object.entries(phase.commands)
+        .filter(([, count]) => count > 0)
+        .map(([name, count]) => `${count} ${name.toUpperCase()}`)
+        .join(', ') || 'none';
     // A logout's time is mostly the wait for every instance to report it, not worth a rate.
     const rate = phase.phase === 'logout' ? '' : `${phase.perSecond}/s, `;
     console.log(
