@@ -72,7 +72,7 @@ describe('dependencies between modules', () => {
 
   it('channels knows nothing of the cluster: its replication plugs in from outside', () => {
     expect([...(graph.get('channels') ?? [])]).not.toContain('cluster');
-    expect([...(graph.get('cluster-channels') ?? [])].sort()).toEqual(['channels', 'cluster']);
+    expect([...(graph.get('cluster-channels') ?? [])].sort()).toEqual(['channels', 'cluster', 'presence']);
   });
 
   // "No dependency cycle between modules, with or without @Global."

@@ -3,6 +3,7 @@ import { ChannelReplication } from '../channels/channel-replication';
 import { ChannelsService } from '../channels/channels.service';
 import { CLUSTER } from '../cluster/cluster.module';
 import { ClusterConnection, REDIS_COMMAND_TIMEOUT_MS } from '../cluster/cluster-connection';
+import { Presence } from '../presence/presence';
 
 /** Bus event types; the payloads are kept short, a message is one per SAY. */
 const CREATED = 'channel';
@@ -44,6 +45,7 @@ export class ClusterChannels implements ChannelReplication, OnModuleInit, OnAppl
   constructor(
     @Inject(CLUSTER) private readonly cluster: ClusterConnection,
     private readonly channels: ChannelsService,
+    private readonly presence: Presence,
   ) {}
 
   onModuleInit(): void {
@@ -63,12 +65,13 @@ export class ClusterChannels implements ChannelReplication, OnModuleInit, OnAppl
   }
 
   /**
-   * Resolves once the message is on the bus and this instance has delivered it (its sender has its
-   * RECV), or Redis stored it but this instance's reader is cut off (it delivers on reading on).
+   * Resolves once Redis stored the message: the sender's next command need not wait for the
+   * delivery. Its RECV is owed until this instance reads the entry back, so a sender that
+   * half-closes keeps its connection until then (at most the command timeout more).
    */
   async posted(channel: string, from: string, message: string): Promise<void> {
     const id = await this.cluster.bus.publish(POSTED, [channel, from, message] satisfies Posted);
-    await this.cluster.bus.reached(id, REDIS_COMMAND_TIMEOUT_MS);
+    this.presence.sessionOf(from)?.awaitSettled(this.cluster.bus.reached(id, REDIS_COMMAND_TIMEOUT_MS));
   }
 
   onApplicationShutdown(): void {
