@@ -11,6 +11,8 @@ import {
   DEFAULT_PORT,
   parsePeer,
   PeerAddress,
+  PeerSettings,
+  SECRET_MIN,
   Settings,
   SettingsInput,
   settingsFileSchema,
@@ -44,6 +46,9 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
   { variable: 'INSTANCE_ID', key: 'cluster.instanceId', kind: 'string' },
   { variable: 'CLUSTER_LEASE_MS', key: 'cluster.leaseMs', kind: 'integer' },
   { variable: 'PROXY_PROTOCOL_FROM', key: 'proxyProtocol.from', kind: 'list' },
+  { variable: 'TLS_PORT', key: 'tls.port', kind: 'integer' },
+  { variable: 'TLS_CERT_FILE', key: 'tls.certFile', kind: 'string' },
+  { variable: 'TLS_KEY_FILE', key: 'tls.keyFile', kind: 'string' },
 ];
 
 const PEER_EXPECTED = 'expected <host>:<port> with a port from 1 to 65535';
@@ -88,8 +93,11 @@ function sourceOf(key: string, sources: ReadonlyMap<string, string>): string | u
 function withDefaults(input: SettingsInput, cliPort: number | undefined): Settings {
   const port = cliPort ?? input.port ?? DEFAULT_PORT;
   const federation = input.federation ?? {};
-  const peers: PeerAddress[] = (federation.peers ?? []).map((text) => parsePeer(text) as PeerAddress);
+  const peers: PeerSettings[] = (federation.peers ?? []).map(peerSettings);
   if (federation.peersFile) peers.push(...readPeersFile(federation.peersFile));
+  const hostname = input.hostname ?? `127.0.0.1:${port}`;
+  const tls = tlsSettings(input.tls);
+  checkPeers(peers, hostname, tls !== undefined);
   const redisUrl = input.cluster?.redisUrl;
   if (redisUrl !== undefined && input.database?.url === undefined) {
     throw new ConfigurationError(
@@ -100,7 +108,7 @@ function withDefaults(input: SettingsInput, cliPort: number | undefined): Settin
   return {
     port,
     host: input.host ?? '0.0.0.0',
-    hostname: input.hostname ?? `127.0.0.1:${port}`,
+    hostname,
     database: {
       url: input.database?.url,
       dataDir: input.database?.dataDir ?? './data',
@@ -128,7 +136,68 @@ function withDefaults(input: SettingsInput, cliPort: number | undefined): Settin
           },
         }),
     ...(proxyFrom.length === 0 ? {} : { proxyProtocol: { from: proxyFrom } }),
+    ...(tls ? { tls } : {}),
   };
+}
+
+type PeerInput = NonNullable<NonNullable<SettingsInput['federation']>['peers']>[number];
+
+/** A peer as written (`<host>:<port>` or a mapping), with its secret read from `secretFile`. */
+function peerSettings(input: PeerInput, index: number): PeerSettings {
+  if (typeof input === 'string') return parsePeer(input) as PeerAddress;
+  const { host, port } = parsePeer(input.address) as PeerAddress;
+  const key = `federation.peers.${index}`;
+  if (input.secret !== undefined && input.secretFile !== undefined) {
+    throw new ConfigurationError(`${key}: give secret or secretFile, not both`);
+  }
+  const secret = input.secretFile === undefined ? input.secret : readSecretFile(input.secretFile, key);
+  return {
+    host,
+    port,
+    ...(input.hostname === undefined ? {} : { hostname: input.hostname }),
+    ...(secret === undefined ? {} : { secret }),
+    ...(input.tls === undefined ? {} : { tls: { fingerprint: input.tls.fingerprint } }),
+    ...(input.extensions === undefined ? {} : { extensions: input.extensions }),
+  };
+}
+
+function readSecretFile(path: string, key: string): string {
+  const secret = readText(path).trim();
+  if (secret.length < SECRET_MIN) {
+    throw new ConfigurationError(`${path}: ${key}.secretFile: the secret must be at least ${SECRET_MIN} characters`);
+  }
+  return secret;
+}
+
+/** Each peer has its own name, none is this server's, and a TLS peer needs this server's certificate. */
+function checkPeers(peers: readonly PeerSettings[], hostname: string, haveCertificate: boolean): void {
+  const named = new Map<string, number>();
+  peers.forEach((peer, index) => {
+    const key = `federation.peers.${index}`;
+    const name = peer.hostname ?? `${peer.host}:${peer.port}`;
+    if (name === hostname) throw new ConfigurationError(`${key}: ${JSON.stringify(name)} is this server's own hostname`);
+    const earlier = named.get(name);
+    if (earlier !== undefined) {
+      throw new ConfigurationError(`${key}: ${JSON.stringify(name)} is already the name of federation.peers.${earlier}`);
+    }
+    named.set(name, index);
+    if (peer.tls && !haveCertificate) {
+      throw new ConfigurationError(`${key}.tls: a TLS link needs this server's certificate (tls.certFile and tls.keyFile)`);
+    }
+  });
+}
+
+/** Both files or neither; a TLS port needs them. */
+function tlsSettings(input: SettingsInput['tls']): Settings['tls'] {
+  if (!input) return undefined;
+  const { certFile, keyFile, port = 0 } = input;
+  if (certFile === undefined && keyFile === undefined) {
+    if (port !== 0) throw new ConfigurationError('tls.port: a TLS port needs tls.certFile and tls.keyFile');
+    return undefined;
+  }
+  if (certFile === undefined) throw new ConfigurationError('tls.certFile: tls.keyFile is set, so the certificate is needed too');
+  if (keyFile === undefined) throw new ConfigurationError('tls.keyFile: tls.certFile is set, so the private key is needed too');
+  return { certFile, keyFile, port };
 }
 
 /** The machine's name and the process id: unique per container or per process on one machine. */

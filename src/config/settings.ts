@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { forbiddenInHostname } from '../domain/names';
+import { forbiddenInHostname, HOSTNAME_MAX } from '../domain/names';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -8,6 +8,31 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
 
 export interface PeerAddress {
   readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * A configured peer (docs/PROTOCOL.md §6.2): where to dial it, and what it must prove to be
+ * accepted as a link. Only the address is required; a peers list gives nothing else.
+ */
+export interface PeerSettings extends PeerAddress {
+  /** The name the peer must announce; unset, its address `host:port` (or `host` alone, when no other peer shares it). */
+  readonly hostname?: string;
+  /** Shared secret for the authenticated handshake; the peer must prove it holds the same one. */
+  readonly secret?: string;
+  /** Links with this peer run over TLS, and its certificate must have this SHA-256 fingerprint. */
+  readonly tls?: { readonly fingerprint: string };
+  /** Offer the handshake's extensions (capabilities, proof) when dialing; implied by a secret. */
+  readonly extensions?: boolean;
+}
+
+/** This server's certificate, for TLS links and for the TLS client port (docs/PROTOCOL.md §2.1). */
+export interface TlsSettings {
+  /** PEM certificate chain file; re-read when it changes. */
+  readonly certFile: string;
+  /** PEM private key file; re-read when it changes. */
+  readonly keyFile: string;
+  /** Port for clients (and inbound TLS links) speaking TLS; 0 leaves it closed. */
   readonly port: number;
 }
 
@@ -25,7 +50,7 @@ export interface Settings {
     readonly connectRetryDelayMs?: number;
   };
   readonly federation: {
-    readonly peers: readonly PeerAddress[];
+    readonly peers: readonly PeerSettings[];
     readonly acceptFrom: 'listed' | readonly string[];
     readonly requestTimeoutMs: number;
   };
@@ -40,6 +65,8 @@ export interface Settings {
   readonly cluster?: ClusterSettings;
   /** Load balancers whose connections start with a PROXY protocol header (v1 or v2); unset, none. */
   readonly proxyProtocol?: { readonly from: readonly string[] };
+  /** Unset: no certificate, so no TLS port and no TLS links. */
+  readonly tls?: TlsSettings;
 }
 
 /** Cluster mode (docs/PROTOCOL.md §7, README "Running several instances"). */
@@ -70,6 +97,8 @@ export interface Limits {
   readonly sendQueueBytes: number;
   readonly loginFailuresPerMinute: number;
   readonly registrationsPerMinute: number;
+  /** Channels one peer server may have listed here; FEDCHANNELS and FEDNEW beyond it are refused. */
+  readonly channelsPerPeer: number;
   /** 127.0.0.0/8 and ::1 skip the rate, per-address and registration limits (for benchmarks). */
   readonly exemptLoopback: boolean;
 }
@@ -84,6 +113,7 @@ export const DEFAULT_LIMITS: Limits = {
   sendQueueBytes: 1_048_576,
   loginFailuresPerMinute: 10,
   registrationsPerMinute: 600,
+  channelsPerPeer: 1000,
   exemptLoopback: false,
 };
 
@@ -97,9 +127,6 @@ export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
 /** Six attempts two seconds apart: long enough for a database container that is still starting. */
 export const DEFAULT_DATABASE_CONNECT = { retries: 5, retryDelayMs: 2000 } as const;
-
-/** Longest hostname in code points: a DNS name (253) with room for a short `:<port>`. */
-export const HOSTNAME_MAX = 255;
 
 const PEER = /^(\S+):(\d{1,5})$/;
 
@@ -182,9 +209,50 @@ const instanceId = z
   .string({ error: 'expected a string' })
   .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected 1 to 64 letters, digits, ".", "_" or "-"' });
 
-const peer = text.refine((value) => parsePeer(value) !== undefined, {
+const peerAddress = text.refine((value) => parsePeer(value) !== undefined, {
   error: 'expected <host>:<port> with a port from 1 to 65535',
 });
+
+/** A SHA-256 certificate fingerprint as 64 hex digits, with or without `:` between bytes. */
+const fingerprint = text.transform((value, context) => {
+  const normalized = normalizeFingerprint(value);
+  if (normalized === undefined) {
+    context.addIssue({ code: 'custom', message: 'expected a SHA-256 fingerprint: 64 hex digits, optionally separated by ":"' });
+    return z.NEVER;
+  }
+  return normalized;
+});
+
+/** `AB:CD:…`, as Node reports `fingerprint256`; undefined when the text is not a SHA-256 fingerprint. */
+export function normalizeFingerprint(text: string): string | undefined {
+  const hex = text.trim().replace(/:/g, '').toUpperCase();
+  if (!/^[0-9A-F]{64}$/.test(hex)) return undefined;
+  return hex.match(/../g)?.join(':');
+}
+
+/** Shortest shared secret: 16 characters (`openssl rand -hex 32` gives 64). */
+export const SECRET_MIN = 16;
+
+const secret = z
+  .string({ error: 'expected a string' })
+  .min(SECRET_MIN, { error: `must be at least ${SECRET_MIN} characters (openssl rand -hex 32 makes one)` })
+  .max(1024, { error: 'must be at most 1024 characters' });
+
+/** A peer: `<host>:<port>`, or a mapping with its address and what it must prove. */
+const peer = z.union(
+  [
+    peerAddress,
+    z.strictObject({
+      address: peerAddress,
+      hostname: hostname.optional(),
+      secret: secret.optional(),
+      secretFile: text.optional(),
+      tls: z.strictObject({ fingerprint }).optional(),
+      extensions: z.boolean({ error: 'expected true or false' }).optional(),
+    }),
+  ],
+  { error: 'expected <host>:<port>, or a mapping with address (and hostname, secret or secretFile, tls, extensions)' },
+);
 
 /** Every key a configuration file may set; unknown keys are refused so typos do not pass silently. */
 export const settingsFileSchema = z.strictObject({
@@ -201,7 +269,7 @@ export const settingsFileSchema = z.strictObject({
     .optional(),
   federation: z
     .strictObject({
-      peers: z.array(peer, { error: 'expected a list of <host>:<port>' }).optional(),
+      peers: z.array(peer, { error: 'expected a list of <host>:<port> or peer entries' }).optional(),
       peersFile: text.optional(),
       acceptFrom: z.union([z.literal('listed'), z.array(text)], { error: 'expected "listed" or a list of addresses' }).optional(),
       requestTimeoutMs: integer(1, 600_000).optional(),
@@ -219,6 +287,7 @@ export const settingsFileSchema = z.strictObject({
       sendQueueBytes: integer(65_536, 1_073_741_824).optional(),
       loginFailuresPerMinute: integer(1, 1_000_000).optional(),
       registrationsPerMinute: integer(1, 1_000_000).optional(),
+      channelsPerPeer: integer(1, 1_000_000).optional(),
       exemptLoopback: z.boolean({ error: 'expected true or false' }).optional(),
     })
     .optional(),
@@ -230,6 +299,7 @@ export const settingsFileSchema = z.strictObject({
     })
     .optional(),
   proxyProtocol: z.strictObject({ from: z.array(text, { error: 'expected a list of addresses' }).optional() }).optional(),
+  tls: z.strictObject({ certFile: text.optional(), keyFile: text.optional(), port: integer(0, 65535).optional() }).optional(),
   idleFlushMs: integer(0, 60_000).optional(),
   bcryptCost: integer(4, 20).optional(),
   logLevel: z.enum(['error', 'warn', 'info', 'debug'], { error: 'expected one of error, warn, info, debug' }).optional(),

@@ -39,7 +39,15 @@ export function isValidPassword(password: string): boolean {
   );
 }
 
+/** Longest hostname in code points: a DNS name (253) with room for a short `:<port>`. */
+export const HOSTNAME_MAX = 255;
+
 /** The first character a server's hostname may not hold, if any. */
 export function forbiddenInHostname(hostname: string): string | undefined {
   return FORBIDDEN_IN_HOSTNAME.exec(hostname)?.[0];
+}
+
+/** A server's hostname as a peer may announce it or a name may be qualified with it (docs/PROTOCOL.md §6.1). */
+export function isValidHostname(hostname: string): boolean {
+  return hostname.length > 0 && codePointCountWithin(hostname, HOSTNAME_MAX) && forbiddenInHostname(hostname) === undefined;
 }

@@ -7,7 +7,15 @@ export type Reply =
   | { readonly kind: 'result'; readonly verb: string; readonly subject?: string; readonly ok: boolean }
   | { readonly kind: 'list'; readonly verb: string; readonly items: readonly string[] }
   | { readonly kind: 'recv'; readonly from: string; readonly channel: string; readonly message: string }
-  | { readonly kind: 'handshake'; readonly verb: 'FEDERATE-OUT' | 'FEDERATE-CONFIRM'; readonly hostname: string }
+  | {
+      readonly kind: 'handshake';
+      readonly verb: 'FEDERATE-OUT' | 'FEDERATE-CONFIRM';
+      readonly hostname: string;
+      /** The handshake's extension (docs/PROTOCOL.md §6.4), as `key=value` words after the hostname. */
+      readonly params?: readonly (readonly [string, string])[];
+    }
+  | { readonly kind: 'fedauth'; readonly proof: string }
+  | { readonly kind: 'fedcast'; readonly from: string; readonly channel: string; readonly message: string }
   | { readonly kind: 'fedchannels'; readonly channels: readonly string[] }
   | { readonly kind: 'fednew'; readonly channel: string }
   | { readonly kind: 'fedjoin'; readonly user: string; readonly channel: string }
@@ -25,13 +33,24 @@ export const Reply = {
   recv(from: string, channel: string, message: string): Reply {
     return { kind: 'recv', from, channel, message };
   },
-  /** `FEDERATE-OUT <hostname>`: a server asking the peer it dialed to become a link. */
-  federateOut(hostname: string): Reply {
-    return { kind: 'handshake', verb: 'FEDERATE-OUT', hostname };
+  /** `FEDERATE-OUT <hostname> [key=value…]`: a server asking the peer it dialed to become a link. */
+  federateOut(hostname: string, params?: readonly (readonly [string, string])[]): Reply {
+    return { kind: 'handshake', verb: 'FEDERATE-OUT', hostname, params };
   },
-  /** `FEDERATE-CONFIRM <hostname>`: the answer of the server that accepts the link. */
-  federateConfirm(hostname: string): Reply {
-    return { kind: 'handshake', verb: 'FEDERATE-CONFIRM', hostname };
+  /** `FEDERATE-CONFIRM <hostname> [key=value…]`: the answer of the server that accepts the link. */
+  federateConfirm(hostname: string, params?: readonly (readonly [string, string])[]): Reply {
+    return { kind: 'handshake', verb: 'FEDERATE-CONFIRM', hostname, params };
+  },
+  /** `FEDAUTH <proof>`: the dialing server's proof, the handshake's last line. */
+  fedAuth(proof: string): Reply {
+    return { kind: 'fedauth', proof };
+  },
+  /**
+   * `FEDCAST <fromuser> <channel>:<host> <message…>`: one message of a channel for every member
+   * the receiving server has in it (negotiated as the `cast` capability).
+   */
+  fedCast(from: string, channel: string, message: string): Reply {
+    return { kind: 'fedcast', from, channel, message };
   },
   fedChannels(channels: readonly string[]): Reply {
     return { kind: 'fedchannels', channels };
@@ -66,7 +85,11 @@ export function serialize(reply: Reply): string {
     case 'recv':
       return `RECV ${reply.from} ${reply.channel} ${reply.message}\n`;
     case 'handshake':
-      return `${reply.verb} ${reply.hostname}\n`;
+      return `${reply.verb} ${reply.hostname}${(reply.params ?? []).map(([key, value]) => ` ${key}=${value}`).join('')}\n`;
+    case 'fedauth':
+      return `FEDAUTH ${reply.proof}\n`;
+    case 'fedcast':
+      return `FEDCAST ${reply.from} ${reply.channel} ${reply.message}\n`;
     case 'fedchannels':
       return `FEDCHANNELS ${reply.channels.join(', ')}\n`;
     case 'fednew':

@@ -3,9 +3,10 @@ export const SESSION_CLOSED = 'session.closed';
 
 /**
  * `client`: a user's connection. `dialing`: a link this server opened, until the peer confirms.
+ * `accepting`: a connection that asked to become a link and still owes its proof (FEDAUTH).
  * `link`: a server-to-server link after its handshake.
  */
-export type SessionRole = 'client' | 'dialing' | 'link';
+export type SessionRole = 'client' | 'dialing' | 'accepting' | 'link';
 
 import { Reply } from './replies';
 
@@ -17,6 +18,15 @@ export interface Session {
   role: SessionRole;
   /** On a link: the peer server's hostname. */
   peer?: string;
+  /** On a link: the capabilities both sides agreed in the handshake (e.g. `cast`). */
+  features?: ReadonlySet<string>;
+  /**
+   * Over TLS: the SHA-256 fingerprint (`AB:CD:…`) of the certificate the other side presented,
+   * undefined when it presented none or the connection is plain TCP.
+   */
+  readonly tlsFingerprint?: string;
+  /** True for a connection over TLS. */
+  readonly secure?: boolean;
   /** The logged-in user, set by presence on LOGIN. */
   user?: string;
   /** Queues one reply for this connection; the transport turns it into bytes, once per reply. */

@@ -502,7 +502,7 @@ describe('loadSettings', () => {
     it('refuses peers that are not a list', () => {
       const path = file('federation:\n  peers: a.example:1\n');
       expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
-        `${path}: federation.peers: expected a list of <host>:<port>`,
+        `${path}: federation.peers: expected a list of <host>:<port> or peer entries`,
       );
     });
 
