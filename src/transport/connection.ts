@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { Frame, LineFramer } from './line-framer';
 import { encode, Reply } from './replies';
 import { Session, SessionRole } from './session';
@@ -98,6 +99,17 @@ export class Connection implements Session {
     socket.on('close', () => this.onClose());
     // Reset or write errors: 'close' follows and does the cleanup.
     socket.on('error', (error: NodeJS.ErrnoException) => (this.closeReason ??= error.code ?? error.message));
+  }
+
+  get secure(): boolean {
+    return this.socket instanceof TLSSocket;
+  }
+
+  /** The SHA-256 fingerprint of the certificate the other side presented over TLS, if it did. */
+  get tlsFingerprint(): string | undefined {
+    if (!(this.socket instanceof TLSSocket)) return undefined;
+    const certificate = this.socket.getPeerCertificate() as { fingerprint256?: string } | null;
+    return certificate?.fingerprint256 || undefined;
   }
 
   get bytesReceived(): number {

@@ -1,13 +1,12 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { Command, CommandSyntax, Verb } from '../../transport/command';
+import { Command, Verb } from '../../transport/command';
 import { LineContext } from '../../transport/line-context';
 import { SESSION_CLOSED } from '../../transport/session';
 import { ChannelsService } from '../channels/channels.service';
 import { Federation } from './federation.service';
 import { PeerLinks } from './peer-links';
 
-const HANDSHAKE: CommandSyntax = { fields: [], rest: 'hostname', restMayBeEmpty: true, canFail: false };
 const ON_LINK = { scope: 'link', canFail: false } as const;
 
 /** Server-to-server lines (docs/PROTOCOL.md §6). None has a failure reply; refusals are logged. */
@@ -18,18 +17,6 @@ export class FederationController {
     private readonly federation: Federation,
     private readonly channels: ChannelsService,
   ) {}
-
-  // FEDERATE-OUT [<hostname>]   (on a client connection: asks to become a link)
-  @Verb(['FEDERATE-OUT', 'FEDERATEOUT', 'FEDOUT'], { ...HANDSHAKE, scope: 'client' })
-  federateOut(@Payload() command: Command<{ hostname: string }>, @Ctx() context: LineContext): void {
-    this.links.accept(context.getSession(), command.args.hostname);
-  }
-
-  // FEDERATE-CONFIRM [<hostname>]   (on a link this server dialed)
-  @Verb(['FEDERATE-CONFIRM', 'FEDERATECONFIRM', 'FEDCONFIRM'], { ...HANDSHAKE, scope: 'dialing' })
-  federateConfirm(@Payload() command: Command<{ hostname: string }>, @Ctx() context: LineContext): void {
-    this.links.confirmed(context.getSession(), command.args.hostname);
-  }
 
   // FEDCHANNELS <name>, <name>, …
   @Verb('FEDCHANNELS', { fields: [], rest: 'list', restMayBeEmpty: true, ...ON_LINK })

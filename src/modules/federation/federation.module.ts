@@ -6,13 +6,14 @@ import { SHARED_LINKS } from './federation-tokens';
 import { SharedLinks } from './shared-links';
 import { PresenceModule } from '../presence/presence.module';
 import { FederationController } from './federation.controller';
+import { LinkHandshakeController } from './link-handshake.controller';
 import { Federation } from './federation.service';
 import { PeerLinks } from './peer-links';
 
 /** Links to peer servers and the FED lines over them; it plugs into the channels module, which knows nothing of it. */
 @Module({
   imports: [ChannelsModule, PresenceModule, ClusterModule],
-  controllers: [FederationController],
+  controllers: [LinkHandshakeController, FederationController],
   providers: [
     PeerLinks,
     Federation,
