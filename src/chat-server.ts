@@ -9,6 +9,7 @@ import { postgresServer } from './database/database.options';
 import { Settings } from './config/settings';
 import { createLogger, NestLogger } from './logging/logger';
 import { LineServer, LineServerOptions } from './transport/line-server';
+import { ServerCertificate } from './transport/tls-certificate';
 
 export interface ChatServer {
   readonly app: INestApplication;
@@ -16,6 +17,10 @@ export interface ChatServer {
   address(): AddressInfo;
   /** The address of health and metrics over HTTP; undefined when `http.port` is 0. */
   httpAddress(): AddressInfo | undefined;
+  /** The TLS port's address; undefined when `tls.port` is unset or 0. */
+  tlsAddress(): AddressInfo | undefined;
+  /** The SHA-256 fingerprint of this server's certificate as it is now (peers pin it); undefined without one. */
+  certificateFingerprint(): string | undefined;
   /** Graceful stop: no new connections, commands in progress finish, sockets and database close. */
   close(): Promise<void>;
 }
@@ -41,6 +46,7 @@ export function lineServerOptions(settings: Settings): LineServerOptions {
     connectionsPerAddress: limits.connectionsPerAddress,
     exemptLoopback: limits.exemptLoopback,
     proxyProtocolFrom: settings.proxyProtocol?.from,
+    ...(settings.tls && settings.tls.port !== 0 ? { tlsPort: settings.tls.port } : {}),
   };
 }
 
@@ -51,15 +57,23 @@ export function lineServerOptions(settings: Settings): LineServerOptions {
  */
 export async function startChatServer(settings: Settings, options: StartOptions = {}): Promise<ChatServer> {
   const logger = createLogger(settings, options.logDestination);
+  // Before anything is logged: certificate files that cannot be used stop the start with one line.
+  const certificate = settings.tls ? ServerCertificate.load(settings.tls, logger) : undefined;
   logger.info({ context: 'Database' }, `using ${describeDatabase(settings)}`);
-  const transport = new LineServer(lineServerOptions(settings), logger);
+  const transport = new LineServer(lineServerOptions(settings), logger, certificate);
   const module = AppModule.forRoot(settings, {
     databaseRetryAttempts: options.databaseRetryAttempts,
     dialer: options.dialer ?? transport,
     transport,
     logger,
   });
-  const app = await NestFactory.create<NestExpressApplication>(module, { logger: new NestLogger(logger), abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(module, {
+    logger: new NestLogger(logger),
+    abortOnError: false,
+  }).catch((error: unknown) => {
+    certificate?.close();
+    throw error;
+  });
   app.disable('x-powered-by');
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
   const httpOn = settings.http.port > 0;
@@ -79,6 +93,8 @@ export async function startChatServer(settings: Settings, options: StartOptions 
     app,
     address: () => transport.address(),
     httpAddress: () => (httpOn ? (app.getHttpServer().address() as AddressInfo) : undefined),
+    tlsAddress: () => transport.tlsAddress(),
+    certificateFingerprint: () => transport.certificateFingerprint,
     // The line protocol finishes its commands before peer links and the database close.
     close: async () => {
       await transport.close();

@@ -27,6 +27,11 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   try {
     return { server: await startChatServer(settings) };
   } catch (error) {
+    // The certificate files are read as the server starts, and are configuration all the same.
+    if (error instanceof ConfigurationError) {
+      output.stderr(`chat-server: invalid configuration: ${error.message}\n`);
+      return { exitCode: 2 };
+    }
     output.stderr(`chat-server: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     return { exitCode: 1 };
   }

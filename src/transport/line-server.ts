@@ -1,5 +1,6 @@
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
-import { AddressInfo, connect, createServer, Server as NetServer, Socket } from 'node:net';
+import { AddressInfo, createServer, Server as NetServer, Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { Command, CommandSyntax, SYNTAX_EXTRA } from './command';
 import { CommandParser } from './command-parser';
@@ -13,6 +14,8 @@ import { ProxiedSource, readProxyHeader } from './proxy-protocol';
 import { Refusal } from './refusal';
 import { Reply } from './replies';
 import { Session, SESSION_CLOSED } from './session';
+import { ServerCertificate } from './tls-certificate';
+import { connectPinned, connectPlain, createTlsListener } from './tls-sockets';
 import { CommandOutcome, OutcomeCounts, TransportStats, TransportStatus } from './transport-status';
 
 export interface LineServerOptions extends ConnectionOptions {
@@ -27,6 +30,8 @@ export interface LineServerOptions extends ConnectionOptions {
   readonly proxyProtocolFrom?: readonly string[];
   /** How long such a connection has to send its header; `DEFAULT_PROXY_HEADER_TIMEOUT_MS` when unset. */
   readonly proxyHeaderTimeoutMs?: number;
+  /** The port for clients speaking TLS, on `host`; unset, there is none (0 picks a free port). Needs a certificate. */
+  readonly tlsPort?: number;
 }
 
 export const DEFAULT_PROXY_HEADER_TIMEOUT_MS = 5000;
@@ -44,6 +49,8 @@ function plainAddress(address: string): string {
 export class LineServer extends Server implements CustomTransportStrategy, LinkDialer, TransportStatus {
   private readonly log: Logger;
   private readonly server: NetServer;
+  private readonly tlsServer?: TlsServer;
+  private readonly stopFollowingCertificate?: () => void;
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly proxyFrom: ReadonlySet<string>;
@@ -60,25 +67,44 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   private nextConnectionId = 1;
   private closing = false;
 
+  /**
+   * `certificate`: this server's, for the TLS port and for TLS links; the server stops watching its
+   * files when it closes.
+   */
   constructor(
     private readonly options: LineServerOptions,
     logger: Logger,
+    private readonly certificate?: ServerCertificate,
   ) {
     super();
     this.log = logger.child({ context: 'LineServer' });
     this.proxyFrom = new Set((options.proxyProtocolFrom ?? []).map(plainAddress));
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    if (options.tlsPort !== undefined) {
+      if (!certificate) throw new Error("a TLS port needs this server's certificate");
+      this.tlsServer = createTlsListener(certificate, this.log, (socket) =>
+        this.admit(socket, socket.remoteAddress ?? 'unknown'),
+      );
+      this.stopFollowingCertificate = certificate.onReload(({ cert, key }) => this.tlsServer?.setSecureContext({ cert, key }));
+    }
   }
 
   listen(callback: (error?: unknown) => void): void {
-    const onError = (error: Error) => callback(error);
-    this.server.once('error', onError);
-    this.server.listen(this.options.port, this.options.host, () => {
-      this.server.off('error', onError);
-      this.server.on('error', (error) => this.log.error({ err: error }, `listener error: ${error.message}`));
-      const { address, port } = this.address();
-      this.log.info({ address, port }, `listening on ${address}:${port}`);
-      callback();
+    this.open(this.server, this.options.port, 'listening on')
+      .then(() => (this.tlsServer ? this.open(this.tlsServer, this.options.tlsPort ?? 0, 'listening for TLS on') : undefined))
+      .then(() => callback(), callback);
+  }
+
+  private open(server: NetServer, port: number, saying: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.options.host, () => {
+        server.off('error', reject);
+        server.on('error', (error) => this.log.error({ err: error }, `listener error: ${error.message}`));
+        const { address, port } = server.address() as AddressInfo;
+        this.log.info({ address, port }, `${saying} ${address}:${port}`);
+        resolve();
+      });
     });
   }
 
@@ -89,6 +115,9 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   async close(): Promise<void> {
     this.closing = true;
     if (this.server.listening) this.server.close();
+    if (this.tlsServer?.listening) this.tlsServer.close();
+    this.stopFollowingCertificate?.();
+    this.certificate?.close();
     for (const socket of this.awaitingHeader) socket.destroy();
     const grace = this.options.shutdownGraceMs ?? 5000;
     const connections = [...this.connections];
@@ -100,6 +129,16 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
 
   address(): AddressInfo {
     return this.server.address() as AddressInfo;
+  }
+
+  /** The TLS port's address; undefined when there is none or it is not listening. */
+  tlsAddress(): AddressInfo | undefined {
+    return (this.tlsServer?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** The SHA-256 fingerprint of this server's certificate as it is now; undefined without one. */
+  get certificateFingerprint(): string | undefined {
+    return this.certificate?.fingerprint;
   }
 
   get listening(): boolean {
@@ -140,16 +179,12 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
    */
   dial(target: DialTarget): Promise<Session> {
     if (this.closing) return Promise.reject(new Error('the server is shutting down'));
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: target.host, port: target.port, localAddress: target.localAddress });
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        socket.setNoDelay(true);
-        const connection = this.adopt(socket, 'd');
-        connection.role = 'dialing';
-        resolve(connection);
-      });
+    const connecting = target.tls ? connectPinned(target, target.tls.fingerprint, this.certificate) : connectPlain(target);
+    return connecting.then((socket) => {
+      socket.setNoDelay(true);
+      const connection = this.adopt(socket, 'd');
+      connection.role = 'dialing';
+      return connection;
     });
   }
 

@@ -5,6 +5,11 @@ export interface DialTarget {
   readonly port: number;
   /** Source address, so the peer sees this server's own address. */
   readonly localAddress?: string;
+  /**
+   * Dial over TLS, presenting this server's certificate; the peer's certificate must have this
+   * SHA-256 fingerprint (`AB:CD:…`, as `normalizeFingerprint` gives it), or the dial is refused.
+   */
+  readonly tls?: { readonly fingerprint: string };
 }
 
 /** Opens connections to other servers; their lines reach the handlers whose scope is `dialing`, then `link`. */
