@@ -73,6 +73,12 @@ export class Connection implements Session {
 
   private readonly bucket?: TokenBucket;
   private readonly idleLimit: NodeJS.Timeout;
+  /** Output still waiting for the reader when this turn's first line was queued. */
+  private waitingBeforeTurn = 0;
+  /** Bytes queued in this turn. */
+  private turnBytes = 0;
+  /** Waiting output that belongs to the largest recent turn: a large reply still on its way out. */
+  private excusedBytes = 0;
   private readingPaused = false;
 
   /**
@@ -128,9 +134,12 @@ export class Connection implements Session {
   deliver(line: string | Uint8Array): void {
     if (this.socketClosed || !this.socket.writable) return;
     if (this.socket.writableCorked === 0) {
+      this.waitingBeforeTurn = this.socket.writableLength;
+      this.turnBytes = 0;
       this.socket.cork();
       if (corked.push(this) === 1) setImmediate(flushAll);
     }
+    this.turnBytes += typeof line === 'string' ? Buffer.byteLength(line) : line.byteLength;
     this.socket.write(line);
   }
 
@@ -138,8 +147,16 @@ export class Connection implements Session {
   flush(): void {
     this.socket.uncork();
     // What the system did not take is waiting for the reader. A reader that lets this much pile up
-    // is dropped, so it cannot hold memory or slow anyone down.
-    if (this.socket.writableLength > this.options.sendQueueBytes) this.drop('too slow reading its output');
+    // is dropped, so it cannot hold memory or slow anyone down. Only output of earlier turns
+    // counts, less what is left of the largest single turn: one large reply the server chose to
+    // send (a long CHANNELS) passes and may drain while more lines follow, while a reader that
+    // keeps asking without reading, or lets many small lines pile up, is still dropped.
+    const excused = Math.min(this.excusedBytes, this.waitingBeforeTurn);
+    if (this.waitingBeforeTurn - excused > this.options.sendQueueBytes) {
+      this.drop('too slow reading its output');
+      return;
+    }
+    this.excusedBytes = Math.max(excused, Math.min(this.turnBytes, this.socket.writableLength));
   }
 
   close(): void {

@@ -74,4 +74,39 @@ describe('Connection writes', () => {
     expect(connection.overLimit).toBe(true);
     expect(connection.closeReason).toBe('too slow reading its output');
   });
+
+  describe('the reply the server just chose to send', () => {
+    // Larger than what the loopback socket buffers take, so most of it waits in the process.
+    const largeReply = `RESULT CHANNELS ${'x'.repeat(16 * 1024 * 1024)}\n`;
+
+    it('is never what drops a reader, even one that has not read it yet', async () => {
+      client.pause();
+      connection.deliver(largeReply);
+      await nextTurn();
+      expect(serverSide.writableLength).toBeGreaterThan(TEST_CONNECTION_OPTIONS.sendQueueBytes);
+      expect(connection.overLimit).toBe(false);
+      expect(serverSide.destroyed).toBe(false);
+    });
+
+    it('drains while more lines follow it to a reader that reads', async () => {
+      connection.deliver(largeReply);
+      await nextTurn();
+      for (let index = 0; index < 20; index++) {
+        connection.deliver('RECV bob room hello\n');
+        await nextTurn();
+      }
+      expect(await received(largeReply.length + 20 * 20)).toHaveLength(largeReply.length + 20 * 20);
+      expect(connection.overLimit).toBe(false);
+    });
+
+    it('does not excuse a reader that keeps asking for it without reading', async () => {
+      client.pause();
+      for (let round = 0; round < 3 && !serverSide.destroyed; round++) {
+        connection.deliver(largeReply);
+        await nextTurn();
+      }
+      expect(connection.overLimit).toBe(true);
+      expect(connection.closeReason).toBe('too slow reading its output');
+    });
+  });
 });
