@@ -1,13 +1,15 @@
 import { clearLine, createInterface, cursorTo, Interface } from 'node:readline';
 import { Readable, Writable } from 'node:stream';
 import { describeServerLine, PendingCommand } from './display';
-import { reasonOf, ServerLink } from './server-link';
+import { reasonOf, ServerLink, TlsTrust } from './server-link';
 import { Style } from './style';
 import { Action, HELP, interpret } from './user-input';
 
 export interface InteractiveOptions {
   readonly host: string;
   readonly port: number;
+  /** Set: over TLS, trusting the server's certificate this way. */
+  readonly tls?: TlsTrust;
   readonly input: Readable;
   readonly output: Writable;
   /** True on a real terminal: line editing, history, and input echo that can be hidden. */
@@ -98,7 +100,7 @@ export class InteractiveClient {
 
   private async connect(): Promise<boolean> {
     try {
-      const link = await ServerLink.connect(this.options.host, this.options.port);
+      const link = await ServerLink.connect(this.options.host, this.options.port, this.options.tls);
       link.on('line', (line) => this.onServerLine(line));
       link.on('closed', () => this.onLost(link));
       this.link = link;

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { accessSync, constants, createReadStream } from 'node:fs';
+import { accessSync, constants, createReadStream, readFileSync } from 'node:fs';
 import { ClientArguments, parseClientArguments } from './client-arguments';
 import { InteractiveClient } from './interactive-mode';
 import { EXIT, runScript } from './script-mode';
+import { TlsTrust } from './server-link';
 import { Style } from './style';
 
 async function main(): Promise<number> {
@@ -21,10 +22,21 @@ async function main(): Promise<number> {
       return EXIT.arguments;
     }
   }
+  let tls: TlsTrust | undefined;
+  if (args.tls) {
+    const { fingerprint, caFile } = args.tls;
+    try {
+      tls = { fingerprint, ca: caFile === undefined ? undefined : readFileSync(caFile) };
+    } catch (error) {
+      process.stderr.write(`chat-client: cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code}\n`);
+      return EXIT.arguments;
+    }
+  }
   if (args.script || !process.stdin.isTTY) {
     return runScript({
       host: args.host,
       port: args.port,
+      tls,
       input: args.script ? createReadStream(args.script) : process.stdin,
       output: process.stdout,
       errors: process.stderr,
@@ -35,6 +47,7 @@ async function main(): Promise<number> {
   return new InteractiveClient({
     host: args.host,
     port: args.port,
+    tls,
     input: process.stdin,
     output: process.stdout,
     terminal: true,

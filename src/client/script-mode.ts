@@ -1,11 +1,13 @@
 import { createInterface, Interface } from 'node:readline';
 import { Readable, Writable } from 'node:stream';
 import { OwedReplies } from './expected-replies';
-import { reasonOf, ServerLink } from './server-link';
+import { reasonOf, ServerLink, TlsTrust } from './server-link';
 
 export interface ScriptOptions {
   readonly host: string;
   readonly port: number;
+  /** Set: over TLS, trusting the server's certificate this way. */
+  readonly tls?: TlsTrust;
   readonly input: Readable;
   readonly output: Writable;
   readonly errors: Writable;
@@ -34,7 +36,7 @@ export const EXIT = {
 export async function runScript(options: ScriptOptions): Promise<number> {
   let link: ServerLink;
   try {
-    link = await ServerLink.connect(options.host, options.port);
+    link = await ServerLink.connect(options.host, options.port, options.tls);
   } catch (error) {
     options.errors.write(`chat-client: cannot connect to ${options.host}:${options.port}: ${reasonOf(error)}\n`);
     return EXIT.connection;

@@ -45,6 +45,46 @@ describe('parseClientArguments', () => {
     );
   });
 
+  test('connects in plain TCP unless a TLS option is given', () => {
+    expect(parse(['chat.example', '4401']).result?.tls).toBeUndefined();
+  });
+
+  test('--tls verifies the certificate against the system CAs: no fingerprint and no CA file', () => {
+    expect(parse(['--tls', 'chat.example', '4401']).result).toMatchObject({
+      host: 'chat.example',
+      port: 4401,
+      tls: { fingerprint: undefined, caFile: undefined },
+    });
+  });
+
+  test('--tls-fingerprint takes 64 hex digits with or without colons, as Node spells fingerprint256', () => {
+    const hex = 'ab'.repeat(32);
+    const expected = Array(32).fill('AB').join(':');
+    expect(parse(['--tls', '--tls-fingerprint', hex]).result?.tls).toEqual({ fingerprint: expected, caFile: undefined });
+    expect(parse(['--tls', '--tls-fingerprint', expected.toLowerCase()]).result?.tls?.fingerprint).toBe(expected);
+  });
+
+  test('--tls-fingerprint and --tls-ca imply --tls', () => {
+    expect(parse(['--tls-fingerprint', 'cd'.repeat(32)]).result?.tls?.fingerprint).toMatch(/^CD:/);
+    expect(parse(['--tls-ca', 'ca.pem']).result?.tls).toEqual({ fingerprint: undefined, caFile: 'ca.pem' });
+  });
+
+  test('refuses a --tls-fingerprint that is not a SHA-256 fingerprint', () => {
+    expect(() => parse(['--tls-fingerprint', 'ab:cd'])).toThrow(/--tls-fingerprint must be a SHA-256 fingerprint/);
+    expect(() => parse(['--tls-fingerprint', 'zz'.repeat(32)])).toThrow(/--tls-fingerprint must be a SHA-256 fingerprint/);
+  });
+
+  test('refuses --tls-fingerprint together with --tls-ca', () => {
+    expect(() => parse(['--tls-fingerprint', 'ab'.repeat(32), '--tls-ca', 'ca.pem'])).toThrow(/cannot be used with/);
+  });
+
+  test('--help lists the TLS options and says a certificate not trusted exits 1', () => {
+    const { printed } = parse(['--help']);
+    expect(printed).toContain('--tls-fingerprint <sha256>');
+    expect(printed).toContain('--tls-ca <file>');
+    expect(printed).toMatch(/\n {2}1 {2}cannot connect \(with --tls: the server's certificate is not trusted/);
+  });
+
   test('--help prints the usage and returns nothing to run', () => {
     const { result, printed } = parse(['--help']);
     expect(result).toBeUndefined();
