@@ -8,3 +8,8 @@ export function sortByCodePoint(values: Iterable<string>): string[] {
     .sort((a, b) => Buffer.compare(a.key, b.key))
     .map(({ value }) => value);
 }
+
+/** Negative when `a` comes before `b` in code point order, positive after, 0 when equal. */
+export function compareCodePoints(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

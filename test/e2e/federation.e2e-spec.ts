@@ -53,7 +53,7 @@ async function linkedToSilentPeer(): Promise<{ server1: TestServer; link: LineCl
     address: A,
     port: await freePort(A),
     hostname: 'server1.com',
-    peers: [{ host: FAKE, port: silent.port }],
+    peers: [{ host: FAKE, port: silent.port, hostname: 'quiet.example' }],
     requestTimeoutMs: 300,
   });
   const link = await silent.nextLink();
@@ -81,7 +81,7 @@ describe('the flow of docs/PROTOCOL.md §6.4, line by line', () => {
       address: B,
       port: await freePort(B),
       hostname: 'server2.com',
-      peers: [{ host: FAKE, port: 1 }],
+      peers: [{ host: FAKE, port: 1, hostname: 'server1.com' }],
     });
     const alice = await loggedIn(server2, B, 'alice');
     await run([alice, 'CREATE helloworld', 'RESULT CREATE helloworld 1'], [alice, 'JOIN helloworld', 'RESULT JOIN helloworld 1']);
@@ -105,7 +105,7 @@ describe('the flow of docs/PROTOCOL.md §6.4, line by line', () => {
       address: A,
       port: await freePort(A),
       hostname: 'server1.com',
-      peers: [{ host: FAKE, port: server2.port }],
+      peers: [{ host: FAKE, port: server2.port, hostname: 'server2.com' }],
     });
     const link = await server2.nextLink();
     clients.push(link);
@@ -133,8 +133,18 @@ describe('the flow of docs/PROTOCOL.md §6.4, line by line', () => {
 describe('federated servers', () => {
   test('two servers that list each other: the §5 example end to end, and FEDNEW both ways', async () => {
     const [portA, portB] = [await freePort(A), await freePort(B)];
-    const server1 = await start({ address: A, port: portA, hostname: 'server1.com', peers: [{ host: B, port: portB }] });
-    const server2 = await start({ address: B, port: portB, hostname: 'server2.com', peers: [{ host: A, port: portA }] });
+    const server1 = await start({
+      address: A,
+      port: portA,
+      hostname: 'server1.com',
+      peers: [{ host: B, port: portB, hostname: 'server2.com' }],
+    });
+    const server2 = await start({
+      address: B,
+      port: portB,
+      hostname: 'server2.com',
+      peers: [{ host: A, port: portA, hostname: 'server1.com' }],
+    });
     const alice = await loggedIn(server2, B, 'alice');
     const bob = await loggedIn(server1, A, 'bob');
     await run([alice, 'CREATE helloworld', 'RESULT CREATE helloworld 1'], [alice, 'JOIN helloworld', 'RESULT JOIN helloworld 1']);
@@ -157,17 +167,27 @@ describe('federated servers', () => {
 
   test('three servers: users of A and C in a channel of B each see the others as their server names them', async () => {
     const [portA, portB, portC] = [await freePort(A), await freePort(B), await freePort(C)];
-    const serverA = await start({ address: A, port: portA, hostname: 'server-a', peers: [{ host: B, port: portB }] });
+    const serverA = await start({
+      address: A,
+      port: portA,
+      hostname: 'server-a',
+      peers: [{ host: B, port: portB, hostname: 'server-b' }],
+    });
     const serverB = await start({
       address: B,
       port: portB,
       hostname: 'server-b',
       peers: [
-        { host: A, port: portA },
-        { host: C, port: portC },
+        { host: A, port: portA, hostname: 'server-a' },
+        { host: C, port: portC, hostname: 'server-c' },
       ],
     });
-    const serverC = await start({ address: C, port: portC, hostname: 'server-c', peers: [{ host: B, port: portB }] });
+    const serverC = await start({
+      address: C,
+      port: portC,
+      hostname: 'server-c',
+      peers: [{ host: B, port: portB, hostname: 'server-b' }],
+    });
     const bea = await loggedIn(serverB, B, 'bea');
     const alice = await loggedIn(serverA, A, 'alice');
     const carol = await loggedIn(serverC, C, 'carol');
@@ -197,8 +217,18 @@ describe('federated servers', () => {
 
   test('a server restart: the link, the channel list, durable remote memberships and the message flow come back', async () => {
     const [portA, portB] = [await freePort(A), await freePort(B)];
-    const serverA = await start({ address: A, port: portA, hostname: 'server-a', peers: [{ host: B, port: portB }] });
-    const serverB = await start({ address: B, port: portB, hostname: 'server-b', peers: [{ host: A, port: portA }] });
+    const serverA = await start({
+      address: A,
+      port: portA,
+      hostname: 'server-a',
+      peers: [{ host: B, port: portB, hostname: 'server-b' }],
+    });
+    const serverB = await start({
+      address: B,
+      port: portB,
+      hostname: 'server-b',
+      peers: [{ host: A, port: portA, hostname: 'server-a' }],
+    });
     const bea = await loggedIn(serverB, B, 'bea');
     let alice = await loggedIn(serverA, A, 'alice');
     await run([bea, 'CREATE room', 'RESULT CREATE room 1'], [bea, 'JOIN room', 'RESULT JOIN room 1']);
@@ -244,8 +274,18 @@ describe('a client that half-closes after a remote request', () => {
   /** server1 (bob's) and server2 (the channel's), alice in `room` on server2, bob logged in on server1. */
   async function pair(): Promise<{ alice: LineClient; bob: LineClient }> {
     const [portA, portB] = [await freePort(A), await freePort(B)];
-    const server1 = await start({ address: A, port: portA, hostname: 'server1.com', peers: [{ host: B, port: portB }] });
-    const server2 = await start({ address: B, port: portB, hostname: 'server2.com', peers: [{ host: A, port: portA }] });
+    const server1 = await start({
+      address: A,
+      port: portA,
+      hostname: 'server1.com',
+      peers: [{ host: B, port: portB, hostname: 'server2.com' }],
+    });
+    const server2 = await start({
+      address: B,
+      port: portB,
+      hostname: 'server2.com',
+      peers: [{ host: A, port: portA, hostname: 'server1.com' }],
+    });
     const alice = await loggedIn(server2, B, 'alice');
     await run([alice, 'CREATE room', 'RESULT CREATE room 1'], [alice, 'JOIN room', 'RESULT JOIN room 1']);
     const bob = await loggedIn(server1, A, 'bob');
@@ -294,7 +334,12 @@ describe('a client that half-closes after a remote request', () => {
 
 describe('federation security', () => {
   async function channelServer(): Promise<{ server: TestServer; bea: LineClient }> {
-    const server = await start({ address: B, port: await freePort(B), hostname: 'server-b', peers: [{ host: FAKE, port: 1 }] });
+    const server = await start({
+      address: B,
+      port: await freePort(B),
+      hostname: 'server-b',
+      peers: [{ host: FAKE, port: 1, hostname: 'server-x' }],
+    });
     const bea = await loggedIn(server, B, 'bea');
     await run([bea, 'CREATE room', 'RESULT CREATE room 1'], [bea, 'JOIN room', 'RESULT JOIN room 1']);
     return { server, bea };
@@ -349,13 +394,13 @@ describe('federation security', () => {
     await peer.expectLine('FEDRESULT xena JOIN room:server-b 1');
   });
 
-  test('federation.acceptFrom widens who may open a link beyond the listed peers', async () => {
+  test('federation.acceptFrom widens where a configured peer may link from beyond its listed address', async () => {
     const port = await freePort(B);
     const server = await TestServer.start(await database.fresh(), {
       host: B,
       port,
       hostname: 'server-b',
-      federation: { peers: [], acceptFrom: [FAKE], requestTimeoutMs: 5000 },
+      federation: { peers: [{ host: '127.0.0.7', port: 1, hostname: 'server-x' }], acceptFrom: [FAKE], requestTimeoutMs: 5000 },
     });
     servers.push(server);
     const allowed = await LineClient.connect(port, 'allowed', B, FAKE);
@@ -364,7 +409,7 @@ describe('federation security', () => {
     allowed.send('FEDERATE-OUT server-x');
     await allowed.expectLine('FEDERATE-CONFIRM server-b');
     await allowed.expectLine('FEDCHANNELS ');
-    other.send('FEDERATE-OUT server-y');
+    other.send('FEDERATE-OUT server-x');
     await other.expectSilence(200);
   });
 

@@ -22,4 +22,10 @@ export class LinkHandshakeController {
   federateConfirm(@Payload() command: Command<{ words: string }>, @Ctx() context: LineContext): void {
     this.links.confirmed(context.getSession(), command.args.words);
   }
+
+  // FEDAUTH <proof>   (on a connection whose FEDERATE-OUT was answered with a challenge)
+  @Verb('FEDAUTH', { fields: ['proof'], scope: 'accepting', canFail: false })
+  fedAuth(@Payload() command: Command<{ proof: string }>, @Ctx() context: LineContext): void {
+    this.links.authenticated(context.getSession(), command.args.proof);
+  }
 }

@@ -1,25 +1,19 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { PeerAddress, SETTINGS, Settings } from '../../config/settings';
+import { PeerSettings, SETTINGS, Settings } from '../../config/settings';
+import { compareCodePoints } from '../../domain/code-point-order';
 import { LINK_DIALER, LinkDialer } from '../../transport/link-dialer';
 import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
+import { addressOf, ConfiguredPeers, plainAddress } from './configured-peers';
 import { SHARED_LINKS } from './federation-tokens';
+import { agreedCaps, CAPABILITIES, HandshakeWords, parseHandshakeWords } from './handshake-words';
+import { HandshakeTranscript, NONCE, newNonce, proofOf, proves } from './link-proof';
 import { SharedLinks } from './shared-links';
 
 const FIRST_RETRY_MS = 1000;
 const LAST_RETRY_MS = 60_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-
-/** Addresses compare without the IPv4-mapped IPv6 prefix (`::ffff:127.0.0.1`). */
-function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-function label(peer: PeerAddress): string {
-  return `${peer.host}:${peer.port}`;
-}
 
 /** What the federation service hears from the links. */
 export interface LinkEvents {
@@ -27,10 +21,35 @@ export interface LinkEvents {
   linkDown(peer: string): void;
 }
 
+/** The one live link of a configured peer. */
+interface Link {
+  readonly session: Session;
+  /** The peer proved itself: the shared secret's handshake, or its pinned TLS certificate. */
+  readonly proven: boolean;
+  readonly dialedByUs: boolean;
+}
+
+/** A link this server dialed, waiting for FEDERATE-CONFIRM. */
+interface Dialed {
+  readonly peer: PeerSettings;
+  /** Set when this server offered the extension; `nonce` only with a secret. */
+  readonly offer?: { readonly caps: string; readonly nonce?: string };
+}
+
+/** A connection that asked to become a link and still owes FEDAUTH. */
+interface Accepting {
+  readonly peer: PeerSettings;
+  readonly name: string;
+  readonly transcript: HandshakeTranscript;
+}
+
 /**
- * The links to peer servers: dialing each configured peer and keeping that link up (backoff from
- * 1 s doubling to 60 s), accepting inbound links from allowed addresses, and the handshake.
- * A peer is known by its hostname; a link is usable once its handshake is complete.
+ * The links to peer servers: dialing each configured peer and keeping one link up (backoff from
+ * 1 s doubling to 60 s), accepting inbound links, and the handshake (docs/PROTOCOL.md §6.2–6.4).
+ * The configuration decides who a peer is: a link is accepted only under a name configured for
+ * that peer, from an address allowed for it, with the proof its configuration asks for (the
+ * shared secret's HMAC challenge–response, its pinned TLS certificate). Each peer has at most one
+ * live link; a proven link replaces an unproven one, never the reverse.
  *
  * On an instance of a cluster (`SharedLinks`), a configured peer is dialed only while this
  * instance holds its dial claim, and lines for the cluster go to a peer only over the link of the
@@ -40,12 +59,12 @@ export interface LinkEvents {
 @Injectable()
 export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('Federation');
-  private readonly links = new Map<string, Set<Session>>();
-  private readonly dialed = new Map<Session, PeerAddress>();
-  private readonly retryDelay = new Map<PeerAddress, number>();
+  private readonly peers: ConfiguredPeers;
+  private readonly links = new Map<PeerSettings, Link>();
+  private readonly dialed = new Map<Session, Dialed>();
+  private readonly accepting = new Map<Session, Accepting>();
+  private readonly retryDelay = new Map<PeerSettings, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private allowedAddresses = new Set<string>();
-  private addressOwners = new Map<string, PeerAddress[]>();
   private stopped = false;
   private events?: LinkEvents;
   /** Peers this instance relays to (on an instance of a cluster). */
@@ -56,7 +75,9 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(SHARED_LINKS) private readonly shared: SharedLinks | null,
     @Optional() @Inject(LINK_DIALER) private readonly dialer?: LinkDialer,
-  ) {}
+  ) {
+    this.peers = new ConfiguredPeers(settings, (message) => this.log.warn(message));
+  }
 
   /** How often claims not held are asked for: a third of the lease, at most every 2 s. */
   private get claimRetryMs(): number {
@@ -72,14 +93,14 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.resolveAllowedAddresses();
+    await this.peers.resolve();
     if (this.shared) {
       this.shared.onLeaseLost(() => this.closeAll());
       this.claimTimer = setInterval(() => void this.claimRelays(), this.claimRetryMs);
       this.claimTimer.unref();
     }
     if (!this.dialer) return;
-    for (const peer of this.settings.federation.peers) void this.dial(peer);
+    for (const peer of this.peers.all) void this.dial(peer);
   }
 
   onModuleDestroy(): void {
@@ -89,8 +110,13 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     this.timers.clear();
   }
 
+  /** Whether `name` is one a configured peer may hold: only those can be a link's name or hold channels. */
+  isPeerName(name: string): boolean {
+    return this.peers.isPeerName(name);
+  }
+
   /**
-   * The link over which lines for the cluster go to `host`: any live link for a server alone; on
+   * The link over which lines for the cluster go to `host`: the live link for a server alone; on
    * an instance of a cluster, this instance's link only while it holds the relay claim for `host`.
    */
   relayLinkTo(host: string): Session | undefined {
@@ -103,76 +129,222 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     return this.shared ? [...this.relaying].flatMap((peer) => this.linkTo(peer) ?? []) : this.liveLinks();
   }
 
-  /** A live link to the server `host`, if there is one. */
+  /** The live link to the server `host`, if there is one. */
   linkTo(host: string): Session | undefined {
-    const links = this.links.get(host);
-    return links ? links.values().next().value : undefined;
+    const peer = this.peers.named(host);
+    const link = peer && this.links.get(peer);
+    return link?.session.peer === host ? link.session : undefined;
   }
 
-  /** Every live link, one per peer. */
   /** How many peers this server has a live link to. */
   get linksUp(): number {
     return this.links.size;
   }
 
+  /** Every live link, one per peer. */
   liveLinks(): Session[] {
-    return [...this.links.keys()].map((peer) => this.linkTo(peer) as Session);
+    return [...this.links.values()].map((link) => link.session);
   }
 
-  /** `FEDERATE-OUT [<hostname>]` on a client connection: becomes a link if the address is allowed. */
-  accept(session: Session, announced: string): boolean {
+  /**
+   * `FEDERATE-OUT [<hostname> [key=value…]]` on a client connection. A connection from an address
+   * no peer may use stays a client; any other refusal closes it.
+   */
+  accept(session: Session, text: string): void {
     const address = plainAddress(session.remoteAddress);
-    if (session.user !== undefined || !this.allowedAddresses.has(address)) {
+    if (session.user !== undefined || !this.peers.mayConnect(address)) {
       this.log.warn(`${session.id} refused a federation handshake from ${address}: not an allowed peer`);
-      return false;
+      return;
     }
-    const owners = this.addressOwners.get(address) ?? [];
-    const peer = announced || (owners.length === 1 ? label(owners[0]) : address);
-    session.send(Reply.federateConfirm(this.hostname));
-    this.up(session, peer);
-    return true;
-  }
-
-  /** `FEDERATE-CONFIRM [<hostname>]` on a link this server dialed. */
-  confirmed(session: Session, announced: string): void {
-    const peer = this.dialed.get(session);
-    if (!peer) return;
-    this.retryDelay.delete(peer);
-    this.up(session, announced || label(peer));
-  }
-
-  /** A connection ended: forget its link, and dial again if it was ours. */
-  closed(session: Session): void {
-    if (session.role === 'link' && session.peer) {
-      const links = this.links.get(session.peer);
-      links?.delete(session);
-      if (links?.size === 0) {
-        this.links.delete(session.peer);
-        this.log.log(`link to ${session.peer} is down`);
-        this.stopRelaying(session.peer);
-        this.events?.linkDown(session.peer);
+    const words = parseHandshakeWords(text);
+    if (!words) return this.refuseInbound(session, address, 'an invalid hostname or a repeated key in FEDERATE-OUT');
+    const identified = this.identify(words.hostname, address);
+    if (typeof identified === 'string') return this.refuseInbound(session, address, identified);
+    const { peer, name } = identified;
+    const pinned = peer.tls?.fingerprint;
+    if (pinned && session.tlsFingerprint !== pinned) {
+      const presented = session.secure ? (session.tlsFingerprint ?? 'no certificate') : 'plain TCP';
+      return this.refuseInbound(session, address, `${name} must link over TLS with certificate ${pinned}; got ${presented}`);
+    }
+    const agreed = words.extended ? agreedCaps(words.caps) : '';
+    if (peer.secret === undefined) {
+      session.send(Reply.federateConfirm(this.hostname, words.extended ? [['ext', '1'], ...capsParam(agreed)] : undefined));
+      this.register(session, peer, name, pinned !== undefined, false, agreed);
+      return;
+    }
+    if (!words.extended || words.nonce === undefined || !NONCE.test(words.nonce)) {
+      return this.refuseInbound(
+        session,
+        address,
+        `${name} is configured with a shared secret and its FEDERATE-OUT offered no proof`,
+      );
+    }
+    const transcript: HandshakeTranscript = {
+      dialer: words.hostname,
+      acceptor: this.hostname,
+      dialerNonce: words.nonce,
+      acceptorNonce: newNonce(),
+      offered: words.capsText,
+      agreed,
+    };
+    const proof = proofOf(peer.secret, 'confirm', transcript);
+    session.role = 'accepting';
+    this.accepting.set(session, { peer, name, transcript });
+    session.send(
+      Reply.federateConfirm(this.hostname, [
+        ['ext', '1'],
+        ...capsParam(agreed),
+        ['nonce', transcript.acceptorNonce],
+        ['proof', proof],
+      ]),
+    );
+    this.later(HANDSHAKE_TIMEOUT_MS, () => {
+      if (this.accepting.delete(session)) {
+        this.log.warn(`${session.id} ${name} did not send FEDAUTH within ${HANDSHAKE_TIMEOUT_MS} ms`);
+        session.close();
       }
+    });
+  }
+
+  /** `FEDAUTH <proof>`: the dialing server proves the shared secret; the link is up if it does. */
+  authenticated(session: Session, proof: string): void {
+    const accepting = this.accepting.get(session);
+    if (!accepting) return;
+    this.accepting.delete(session);
+    const { peer, name, transcript } = accepting;
+    if (!proves(peer.secret as string, 'auth', transcript, proof)) {
+      return this.refuseInbound(session, plainAddress(session.remoteAddress), `${name} did not prove the shared secret`);
     }
-    const peer = this.dialed.get(session);
-    if (peer) {
-      this.dialed.delete(session);
+    this.register(session, peer, name, true, false, transcript.agreed);
+  }
+
+  /** `FEDERATE-CONFIRM [<hostname> [key=value…]]` on a link this server dialed. */
+  confirmed(session: Session, text: string): void {
+    const dialed = this.dialed.get(session);
+    if (!dialed) return;
+    const { peer, offer } = dialed;
+    const words = parseHandshakeWords(text);
+    const name = words?.hostname === '' ? this.peers.defaultName(peer) : words?.hostname;
+    if (!words || name === undefined || this.peers.named(name) !== peer) {
+      const expected = this.peers.namesOf(peer).join(' or ');
+      const announced = words ? JSON.stringify(words.hostname) : 'an invalid hostname';
+      return this.refuseDialed(session, peer, `it announced ${announced}, but the configuration names it ${expected}`);
+    }
+    const agreed = offer && words.extended ? agreedCaps(words.caps.filter((cap) => offer.caps.split(',').includes(cap))) : '';
+    if (peer.secret !== undefined) {
+      if (!this.provedByAcceptor(peer.secret, offer, words, name)) {
+        return this.refuseDialed(session, peer, `${name} did not prove the shared secret`);
+      }
+      const transcript = this.dialerTranscript(offer, words, name);
+      session.send(Reply.fedAuth(proofOf(peer.secret, 'auth', transcript)));
+    }
+    this.retryDelay.delete(peer);
+    this.register(session, peer, name, peer.secret !== undefined || peer.tls !== undefined, true, agreed);
+  }
+
+  /** A connection ended: forget its link, and dial again if the peer has none left. */
+  closed(session: Session): void {
+    this.accepting.delete(session);
+    const dialed = this.dialed.get(session);
+    this.dialed.delete(session);
+    const peer = dialed?.peer ?? (session.peer === undefined ? undefined : this.peers.named(session.peer));
+    const link = peer && this.links.get(peer);
+    if (peer && link?.session === session) {
+      this.links.delete(peer);
+      this.log.log(`link to ${session.peer} is down`);
+      this.stopRelaying(session.peer as string);
+      this.events?.linkDown(session.peer as string);
       this.retryLater(peer);
+    } else if (dialed) {
+      this.retryLater(dialed.peer);
     }
   }
 
-  private up(session: Session, peer: string): void {
-    session.role = 'link';
-    session.peer = peer;
-    const links = this.links.get(peer) ?? new Set<Session>();
-    links.add(session);
-    this.links.set(peer, links);
-    this.log.log(`link to ${peer} is up (${session.id})`);
-    this.events?.linkUp(session);
-    if (this.shared && !this.relaying.has(peer)) void this.claimRelay(peer);
+  /** The configured peer a FEDERATE-OUT names, or why it is refused. */
+  private identify(hostname: string, address: string): { peer: PeerSettings; name: string } | string {
+    if (hostname === '') {
+      const owners = this.peers.ownersOf(address);
+      if (owners.length === 1) return { peer: owners[0], name: this.peers.defaultName(owners[0]) };
+      return 'FEDERATE-OUT named no hostname, and the address is not that of exactly one configured peer';
+    }
+    if (hostname === this.hostname) return `it claimed this server's own name ${hostname}`;
+    const peer = this.peers.named(hostname);
+    if (!peer) return `${JSON.stringify(hostname)} is not the name of a configured peer`;
+    if (!this.peers.mayConnectAs(peer, address)) return `${hostname} is configured at another address (${addressOf(peer)})`;
+    return { peer, name: hostname };
   }
 
-  private async dial(peer: PeerAddress): Promise<void> {
-    if (this.stopped || !this.dialer) return;
+  /**
+   * A peer's link: the first one; or one that replaces it, when proven where the other is not.
+   * Two links of equal standing (both servers dialed at once) keep the one dialed by the server
+   * whose hostname comes first, so both ends keep the same connection; a peer that dials again
+   * while its old link lingers replaces it.
+   */
+  private register(session: Session, peer: PeerSettings, name: string, proven: boolean, dialedByUs: boolean, caps: string): void {
+    const existing = this.links.get(peer);
+    if (existing && !this.replaces({ session, proven, dialedByUs }, existing)) {
+      this.log.log(`${session.id} closing a second link to ${name}: ${existing.session.id} is kept`);
+      session.close();
+      return;
+    }
+    session.role = 'link';
+    session.peer = name;
+    session.features = new Set(caps.split(',').filter((cap) => CAPABILITIES.includes(cap)));
+    this.links.set(peer, { session, proven, dialedByUs });
+    if (existing) {
+      this.log.warn(
+        `${session.id} replaces ${existing.session.id} as the link to ${name}${proven && !existing.proven ? ', proven' : ''}`,
+      );
+      // Its close must not count as the peer going down, nor as a reason to dial.
+      this.dialed.delete(existing.session);
+      existing.session.peer = undefined;
+      existing.session.close();
+      // What was asked over the old link is answered over it or not at all.
+      this.events?.linkDown(name);
+    }
+    const how = [proven ? 'proven' : 'unproven', session.secure ? 'TLS' : 'plain TCP', ...(caps ? [`caps ${caps}`] : [])];
+    this.log.log(`link to ${name} is up (${session.id}, ${how.join(', ')})`);
+    this.events?.linkUp(session);
+    if (this.shared && !this.relaying.has(name)) void this.claimRelay(name);
+  }
+
+  private replaces(newcomer: Link, existing: Link): boolean {
+    if (newcomer.proven !== existing.proven) return newcomer.proven;
+    if (newcomer.dialedByUs === existing.dialedByUs) return true;
+    const peerName = existing.session.peer as string;
+    const weComeFirst = compareCodePoints(this.hostname, peerName) < 0;
+    return newcomer.dialedByUs === weComeFirst;
+  }
+
+  private provedByAcceptor(secret: string, offer: Dialed['offer'], words: HandshakeWords, name: string): boolean {
+    if (!offer?.nonce || !words.extended || words.nonce === undefined || words.proof === undefined) return false;
+    if (!NONCE.test(words.nonce)) return false;
+    return proves(secret, 'confirm', this.dialerTranscript(offer, words, name), words.proof);
+  }
+
+  private dialerTranscript(offer: Dialed['offer'], words: HandshakeWords, name: string): HandshakeTranscript {
+    return {
+      dialer: this.hostname,
+      acceptor: name,
+      dialerNonce: offer?.nonce ?? '',
+      acceptorNonce: words.nonce ?? '',
+      offered: offer?.caps ?? '',
+      agreed: words.capsText,
+    };
+  }
+
+  private refuseInbound(session: Session, address: string, reason: string): void {
+    this.log.warn(`${session.id} refused a link from ${address}: ${reason}`);
+    session.close();
+  }
+
+  private refuseDialed(session: Session, peer: PeerSettings, reason: string): void {
+    this.log.warn(`${session.id} refused the link to ${addressOf(peer)}: ${reason}`);
+    session.close();
+  }
+
+  private async dial(peer: PeerSettings): Promise<void> {
+    if (this.stopped || !this.dialer || this.links.has(peer)) return;
     if (this.shared && !(await this.holdsDial(peer))) {
       this.later(this.claimRetryMs, () => void this.dial(peer));
       return;
@@ -180,25 +352,42 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     const bind = this.settings.host;
     const localAddress = bind !== '0.0.0.0' && bind !== '::' && isIP(bind) ? bind : undefined;
     try {
-      const session = await this.dialer.dial({ host: peer.host, port: peer.port, localAddress });
-      this.dialed.set(session, peer);
-      session.send(Reply.federateOut(this.hostname));
+      const session = await this.dialer.dial({
+        host: peer.host,
+        port: peer.port,
+        localAddress,
+        ...(peer.tls ? { tls: peer.tls } : {}),
+      });
+      const extended = peer.secret !== undefined || (peer.extensions ?? peer.tls !== undefined);
+      const offer = extended
+        ? { caps: CAPABILITIES.join(','), ...(peer.secret === undefined ? {} : { nonce: newNonce() }) }
+        : undefined;
+      this.dialed.set(session, { peer, offer });
+      session.send(
+        Reply.federateOut(
+          this.hostname,
+          offer ? [['ext', '1'], ...capsParam(offer.caps), ...nonceParam(offer.nonce)] : undefined,
+        ),
+      );
       this.later(HANDSHAKE_TIMEOUT_MS, () => {
         if (session.role === 'dialing') {
-          this.log.warn(`${label(peer)} did not confirm the federation handshake`);
+          this.log.warn(`${addressOf(peer)} did not confirm the federation handshake`);
           session.close();
         }
       });
     } catch (error) {
-      this.log.debug(`cannot reach peer ${label(peer)}: ${(error as Error).message}`);
+      const message = (error as Error).message;
+      // A pinned certificate that does not match is worth a warning; an unreachable peer is routine.
+      if (/fingerprint|certificate/i.test(message)) this.log.warn(`cannot link to ${addressOf(peer)}: ${message}`);
+      else this.log.debug(`cannot reach peer ${addressOf(peer)}: ${message}`);
       this.retryLater(peer);
     }
   }
 
   /** Whether this instance may dial `peer` (it holds, or just took, its dial claim). */
-  private async holdsDial(peer: PeerAddress): Promise<boolean> {
+  private async holdsDial(peer: PeerSettings): Promise<boolean> {
     try {
-      return await (this.shared as SharedLinks).claimDial(label(peer));
+      return await (this.shared as SharedLinks).claimDial(addressOf(peer));
     } catch {
       return false;
     }
@@ -223,16 +412,17 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
   private async claimRelays(): Promise<void> {
     const shared = this.shared as SharedLinks;
     try {
-      for (const peer of [...this.links.keys()]) {
+      for (const { session } of [...this.links.values()]) {
+        const peer = session.peer as string;
         if (!this.relaying.has(peer)) await this.claimRelay(peer);
         else if (!(await shared.claimRelay(peer))) {
           this.relaying.delete(peer);
           this.log.warn(`another instance relays to ${peer} now`);
         }
       }
-      for (const [session, peer] of [...this.dialed]) {
-        if (!(await shared.claimDial(label(peer)))) {
-          this.log.warn(`another instance dials ${label(peer)} now; closing this instance's link`);
+      for (const [session, { peer }] of [...this.dialed]) {
+        if (!(await shared.claimDial(addressOf(peer)))) {
+          this.log.warn(`another instance dials ${addressOf(peer)} now; closing this instance's link`);
           session.close();
         }
       }
@@ -250,11 +440,11 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
   private closeAll(): void {
     if (this.links.size > 0 || this.dialed.size > 0) this.log.warn('lease lost: closing every peer link of this instance');
     this.relaying.clear();
-    for (const links of this.links.values()) for (const link of links) link.close();
+    for (const { session } of this.links.values()) session.close();
     for (const session of this.dialed.keys()) session.close();
   }
 
-  private retryLater(peer: PeerAddress): void {
+  private retryLater(peer: PeerSettings): void {
     if (this.stopped) return;
     const delay = this.retryDelay.get(peer) ?? FIRST_RETRY_MS;
     this.retryDelay.set(peer, Math.min(delay * 2, LAST_RETRY_MS));
@@ -270,31 +460,12 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     timer.unref();
     this.timers.add(timer);
   }
+}
 
-  /** The addresses inbound links may come from: the listed peers' (resolved), or `federation.acceptFrom`. */
-  private async resolveAllowedAddresses(): Promise<void> {
-    const { peers, acceptFrom } = this.settings.federation;
-    const owners = new Map<string, PeerAddress[]>();
-    for (const peer of peers) {
-      for (const address of await this.addressesOf(peer.host)) owners.set(address, [...(owners.get(address) ?? []), peer]);
-    }
-    this.addressOwners = owners;
-    if (acceptFrom === 'listed') {
-      this.allowedAddresses = new Set(owners.keys());
-      return;
-    }
-    const allowed = new Set<string>();
-    for (const host of acceptFrom) for (const address of await this.addressesOf(host)) allowed.add(address);
-    this.allowedAddresses = allowed;
-  }
+function capsParam(caps: string): Array<[string, string]> {
+  return caps === '' ? [] : [['caps', caps]];
+}
 
-  private async addressesOf(host: string): Promise<string[]> {
-    if (isIP(host)) return [plainAddress(host)];
-    try {
-      return (await lookup(host, { all: true })).map(({ address }) => plainAddress(address));
-    } catch {
-      this.log.warn(`cannot resolve peer host ${host}`);
-      return [];
-    }
-  }
+function nonceParam(nonce: string | undefined): Array<[string, string]> {
+  return nonce === undefined ? [] : [['nonce', nonce]];
 }

@@ -1,5 +1,5 @@
 import { AddressInfo, createServer, Server, Socket } from 'node:net';
-import { PeerAddress } from '../../../src/config/settings';
+import { PeerSettings } from '../../../src/config/settings';
 import { TestDatabase } from './databases';
 import { delay, LineClient } from './line-client';
 import { started, stopped } from './running';
@@ -18,7 +18,7 @@ export interface ServerSpec {
   readonly address: string;
   readonly port: number;
   readonly hostname: string;
-  readonly peers: readonly PeerAddress[];
+  readonly peers: readonly PeerSettings[];
   readonly requestTimeoutMs?: number;
 }
 
