@@ -21,7 +21,7 @@ export class FederationController {
   // FEDCHANNELS <name>, <name>, …
   @Verb('FEDCHANNELS', { fields: [], rest: 'list', restMayBeEmpty: true, ...ON_LINK })
   fedChannels(@Payload() command: Command<{ list: string }>, @Ctx() context: LineContext): void {
-    this.federation.peerChannels(context.getSession(), command.args.list);
+    this.federation.peerChannelList(context.getSession(), command.args.list);
   }
 
   // FEDNEW <channel>
@@ -34,7 +34,7 @@ export class FederationController {
   @Verb('FEDJOIN', { fields: ['user', 'channel'], ...ON_LINK })
   async fedJoin(@Payload() command: Command<{ user: string; channel: string }>, @Ctx() context: LineContext): Promise<void> {
     const link = context.getSession();
-    const member = this.federation.speaker(link, command.args.user);
+    const member = this.federation.speaker(link, command.args.user, 'FEDJOIN');
     if (!member) return;
     const { channel } = command.args;
     const joined = await this.channels.join(member, channel);
@@ -48,7 +48,7 @@ export class FederationController {
     @Ctx() context: LineContext,
   ): Promise<void> {
     const link = context.getSession();
-    const member = this.federation.speaker(link, command.args.user);
+    const member = this.federation.speaker(link, command.args.user, 'FEDSAY');
     if (!member) return;
     const { channel, message } = command.args;
     if (message === '' || !(await this.channels.say(member, channel, message)))
@@ -62,14 +62,21 @@ export class FederationController {
     @Ctx() context: LineContext,
   ): void {
     const { to, from, channel, message } = command.args;
-    this.federation.peerRecv(context.getSession(), to, from, channel, message);
+    this.federation.fromChannelServer.recv(context.getSession(), to, from, channel, message);
+  }
+
+  // FEDCAST <fromuser> <channel>:<channelhost> <message…>   (only on a link that negotiated `cast`)
+  @Verb('FEDCAST', { fields: ['from', 'channel'], rest: 'message', ...ON_LINK })
+  fedCast(@Payload() command: Command<{ from: string; channel: string; message: string }>, @Ctx() context: LineContext): void {
+    const { from, channel, message } = command.args;
+    this.federation.fromChannelServer.cast(context.getSession(), from, channel, message);
   }
 
   // FEDRESULT <user> <TYPE> …
   @Verb('FEDRESULT', { fields: ['user', 'type'], rest: 'detail', restMayBeEmpty: true, ...ON_LINK })
   fedResult(@Payload() command: Command<{ user: string; type: string; detail: string }>, @Ctx() context: LineContext): void {
     const { user, type, detail } = command.args;
-    this.federation.peerResult(context.getSession(), user, type, detail);
+    this.federation.fromChannelServer.result(context.getSession(), user, type, detail);
   }
 
   @EventPattern(SESSION_CLOSED)

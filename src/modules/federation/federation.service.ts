@@ -1,51 +1,54 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { SETTINGS, Settings } from '../../config/settings';
-import { isValidChannelName, isValidUserName } from '../../domain/names';
-import { parseChannelRef, parseUserRef, Qualified } from '../../domain/qualified-names';
+import { isValidUserName } from '../../domain/names';
+import { parseUserRef, Qualified } from '../../domain/qualified-names';
 import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
 import { ChannelEvents, MessagePosted } from '../channels/channel-events';
 import { ChannelsService } from '../channels/channels.service';
 import { RemoteChannels } from '../channels/remote-channels';
 import { Presence } from '../presence/presence';
+import { ChannelServerLines, Via } from './channel-server-lines';
 import { SHARED_LINKS } from './federation-tokens';
+import { PeerChannels } from './peer-channels';
 import { LinkEvents, PeerLinks } from './peer-links';
+import { PendingRequests } from './pending-requests';
+import { Refusals } from './refusals';
+import { RemoteChannelMembers } from './remote-channel-members';
+import { RemoteChannelMembership } from './remote-channel-membership.entity';
 import { ForwardedIn, SharedLinks } from './shared-links';
 
 /** A line sent over this instance's own link: nothing to wait for. */
 const SENT = Promise.resolve();
 
-interface PendingJoin {
-  readonly settle: (joined: boolean) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
-/** A remote SAY whose outcome (the sender's own FEDRECV, or FEDRESULT … SAY 0) has not come yet. */
-interface PendingSay {
-  readonly host: string;
-  readonly channel: string;
-  readonly message: string;
-  readonly settle: () => void;
-  readonly timer: NodeJS.Timeout;
-}
+/** The capability that lets one FEDCAST stand for a FEDRECV to each member on the receiving server. */
+const CAST = 'cast';
 
 /**
  * Channels of other servers, as the channels module sees them (`RemoteChannels`): their names for
  * CHANNELS, JOIN and SAY on behalf of local users. And, from the channels' events, FEDNEW to every
- * peer and FEDRECV to members on other servers.
+ * peer, and a message of a local channel to the servers of its remote members (one FEDCAST per
+ * server over a link that negotiated `cast`, else one FEDRECV per member).
+ *
+ * What channel servers send back (FEDRESULT, FEDRECV, FEDCAST) is checked by `ChannelServerLines`
+ * against the requests waiting here (`PendingRequests`) and the local users' memberships of
+ * remote channels (`RemoteChannelMembers`).
  *
  * On an instance of a cluster, lines go to a peer only from the instance relaying to it; the
- * others hand theirs over the bus (`SharedLinks.forwardOut`). A FEDRECV or FEDRESULT for a user
- * or a request of another instance goes over the bus to every instance, and the one that has the
- * user or the request acts on it. What peers announce of their channels is shared the same way.
+ * others hand theirs over the bus (`SharedLinks.forwardOut`). Lines from a peer for users or
+ * requests of other instances, what peers announce of their channels and the memberships learned
+ * go over the bus to every instance.
  */
 @Injectable()
 export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
   private readonly log = new Logger('Federation');
-  private readonly remoteChannels = new Map<string, Set<string>>();
-  private readonly pendingJoins = new Map<string, PendingJoin>();
-  /** By the sender's session, oldest first; only sessions that can be held open have entries. */
-  private readonly pendingSays = new Map<Session, PendingSay[]>();
+  private readonly refusals = new Refusals(this.log);
+  private readonly peerChannels: PeerChannels;
+  private readonly pending: PendingRequests;
+  private readonly members: RemoteChannelMembers;
+  /** FEDRESULT, FEDRECV and FEDCAST, from the channels' servers. */
+  readonly fromChannelServer: ChannelServerLines;
 
   constructor(
     private readonly links: PeerLinks,
@@ -54,59 +57,72 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
     private readonly channels: ChannelsService,
     private readonly channelEvents: ChannelEvents,
     @Inject(SHARED_LINKS) private readonly shared: SharedLinks | null,
-  ) {}
+    @Optional() dataSource?: DataSource,
+  ) {
+    this.peerChannels = new PeerChannels(settings);
+    this.pending = new PendingRequests(settings.federation.requestTimeoutMs);
+    this.members = new RemoteChannelMembers(dataSource?.getRepository(RemoteChannelMembership), shared, this.log);
+    this.fromChannelServer = new ChannelServerLines(
+      settings.hostname,
+      presence,
+      this.pending,
+      this.members,
+      this.refusals,
+      shared,
+      this.log,
+    );
+  }
 
   async onModuleInit(): Promise<void> {
     this.links.listen(this);
     this.channels.useRemoteChannels(this);
     this.channelEvents.on('channelCreated', ({ channel }) => this.announce(channel));
     this.channelEvents.on('messagePosted', (posted) => this.relay(posted));
+    await this.members.load();
     await this.shared?.start({
       out: (host, reply) => this.links.relayLinkTo(host)?.send(reply),
-      in: (forwarded) => this.forwardedIn(forwarded),
-      channels: (host, names) => this.remoteChannels.set(host, new Set(names)),
+      in: (forwarded, origin) => this.forwardedIn(forwarded, origin),
+      channels: (host, names) => this.sharedChannels(host, names),
+      member: (user, channel) => this.members.learned(user, channel),
     });
   }
 
   /** Every known channel of other servers, as `<name>:<host>`. */
   names(): string[] {
-    const names: string[] = [];
-    for (const [host, channels] of this.remoteChannels) for (const name of channels) names.push(`${name}:${host}`);
-    return names;
+    return this.peerChannels.names();
   }
 
   /** JOIN <channel>:<host> for a local user: FEDJOIN, then waits for FEDRESULT or the timeout. */
   join(user: string, channel: Qualified): Promise<boolean> {
     const send = this.sender(channel.host);
-    const key = this.joinKey(user, channel);
-    if (!send || this.pendingJoins.has(key)) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => this.settleJoin(key, false), this.settings.federation.requestTimeoutMs);
-      this.pendingJoins.set(key, { settle: resolve, timer });
-      send(Reply.fedJoin(`${user}@${this.links.hostname}`, channel.name)).catch(() => this.settleJoin(key, false));
+    const waiting = send && this.pending.join(user, channel);
+    if (!send || !waiting) return Promise.resolve(false);
+    send(Reply.fedJoin(`${user}@${this.links.hostname}`, channel.name)).catch(() => {
+      const answer = this.pending.takeJoin(user, channel);
+      if (typeof answer === 'function') answer(false);
     });
+    return waiting;
   }
 
   /**
    * SAY <channel>:<host> for a local user: false at once when the link is down. Otherwise the
-   * outcome comes later, so the sender's session is held open for it (up to the request timeout).
+   * outcome comes later, so the SAY is recorded (to match its outcome and its echoes) and the
+   * sender's session is held open for it, up to the request timeout.
    */
   say(user: string, channel: Qualified, message: string): boolean | Promise<boolean> {
     const send = this.sender(channel.host);
     if (!send) return false;
-    const sent = send(Reply.fedSay(`${user}@${this.links.hostname}`, channel.name, message));
     const session = this.presence.sessionOf(user);
-    const hold = () => session?.awaitSettled(this.awaitSay(session, channel, message));
-    if (sent === SENT) {
-      hold();
-      return true;
-    }
+    const say = this.pending.say(user, channel, message, session);
+    session?.awaitSettled(say.settled);
+    const sent = send(Reply.fedSay(`${user}@${this.links.hostname}`, channel.name, message));
+    if (sent === SENT) return true;
     return sent.then(
+      () => true,
       () => {
-        hold();
-        return true;
+        this.pending.forget(say);
+        return false;
       },
-      () => false,
     );
   }
 
@@ -133,13 +149,25 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
     for (const link of this.links.relayLinks()) link.send(reply);
   }
 
-  /** A message in a local channel: one FEDRECV per member on another server, names written as that server sees them. */
+  /**
+   * A message in a local channel, to each server with members in it, names written as that server
+   * sees them: one FEDCAST when its link negotiated `cast`, else one FEDRECV per member.
+   */
   relay({ channel, from, message, members }: MessagePosted): void {
+    const byHost = new Map<string, string[]>();
     for (const user of members) {
       const member = parseUserRef(user);
-      const link = member && this.links.relayLinkTo(member.host);
-      if (!member || !link) continue;
-      link.send(Reply.fedRecv(member.name, this.nameFor(from, member.host), this.qualified(channel), message));
+      if (!member) continue;
+      const names = byHost.get(member.host);
+      if (names) names.push(member.name);
+      else byHost.set(member.host, [member.name]);
+    }
+    for (const [host, names] of byHost) {
+      const link = this.links.relayLinkTo(host);
+      if (!link) continue;
+      const sender = this.nameFor(from, host);
+      if (link.features?.has(CAST)) link.send(Reply.fedCast(sender, this.qualified(channel), message));
+      else for (const name of names) link.send(Reply.fedRecv(name, sender, this.qualified(channel), message));
     }
   }
 
@@ -148,109 +176,76 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
   }
 
   linkDown(peer: string): void {
-    for (const [key, pending] of this.pendingJoins) {
-      if (key.endsWith(`\n${peer}`)) {
-        clearTimeout(pending.timer);
-        this.pendingJoins.delete(key);
-        pending.settle(false);
-      }
-    }
-    // Whether those messages arrived cannot be known any more: the senders are released, told nothing.
-    for (const [session, says] of this.pendingSays) {
-      for (const say of says.filter((pending) => pending.host === peer)) this.settleSay(session, say);
-    }
+    this.pending.failJoinsTo(peer);
+    this.pending.forgetSaysTo(peer);
   }
 
   /** A connection closed: nothing it was owed can reach it any more. */
   sessionClosed(session: Session): void {
-    const says = this.pendingSays.get(session);
-    if (!says) return;
-    this.pendingSays.delete(session);
-    for (const say of says) {
-      clearTimeout(say.timer);
-      say.settle();
-    }
+    this.pending.sessionClosed(session);
+    if (session.role === 'link') this.refusals.linkClosed(session);
   }
 
-  /** FEDCHANNELS: the peer's own channels, replacing what was known of them. */
-  peerChannels(link: Session, list: string): void {
-    const names = list
-      .split(',')
-      .map((name) => name.trim())
-      .filter(isValidChannelName);
-    this.remoteChannels.set(link.peer as string, new Set(names));
-    this.shareChannels(link.peer as string);
+  /** FEDCHANNELS: the peer's own channels, replacing what was known of them (the first `channelsPerPeer`). */
+  peerChannelList(link: Session, list: string): void {
+    const peer = link.peer as string;
+    const over = this.peerChannels.replace(
+      peer,
+      list.split(',').map((name) => name.trim()),
+    );
+    if (over > 0) {
+      this.refusals.refuse(
+        link,
+        'FEDCHANNELS',
+        `${over} channels of FEDCHANNELS`,
+        `over limits.channelsPerPeer (${this.peerChannels.cap})`,
+      );
+    }
+    this.shareChannels(peer);
   }
 
   /** FEDNEW: a channel the peer just created. */
   peerCreated(link: Session, channel: string): void {
-    if (!isValidChannelName(channel)) return;
-    const known = this.remoteChannels.get(link.peer as string) ?? new Set<string>();
-    known.add(channel);
-    this.remoteChannels.set(link.peer as string, known);
-    this.shareChannels(link.peer as string);
+    const peer = link.peer as string;
+    const added = this.peerChannels.add(peer, channel);
+    if (added === 'full') {
+      this.refusals.refuse(
+        link,
+        'FEDNEW',
+        'FEDNEW',
+        `the peer has limits.channelsPerPeer (${this.peerChannels.cap}) channels already`,
+      );
+    }
+    if (added === 'added') this.shareChannels(peer);
   }
 
   /** On an instance of a cluster, what a peer announced is stored and told to the other instances. */
   private shareChannels(peer: string): void {
-    const names = [...(this.remoteChannels.get(peer) ?? [])];
-    this.shared?.shareChannels(peer, names).catch((error: Error) => {
+    this.shared?.shareChannels(peer, this.peerChannels.of(peer)).catch((error: Error) => {
       this.log.warn(`the channels of ${peer} could not be shared with the other instances: ${error.message}`);
     });
   }
 
-  /** FEDRESULT <user> JOIN <channel>:<host> 1|0, or FEDRESULT <user> SAY 0. */
-  peerResult(link: Pick<Session, 'id' | 'peer'>, user: string, type: string, detail: string, forwarded = false): void {
-    if (type === 'JOIN') {
-      const match = /^(\S+) ([01])$/.exec(detail);
-      const channel = match && parseChannelRef(match[1]);
-      if (!match || !channel || channel.host !== link.peer) return this.refuse(link, `FEDRESULT ${user} JOIN ${detail}`);
-      const key = this.joinKey(user, channel);
-      if (this.pendingJoins.has(key)) this.settleJoin(key, match[2] === '1');
-      else if (!forwarded) this.forwardIn(link, { line: 'FEDRESULT', args: [user, type, detail] });
-    } else if (type === 'SAY' && detail === '0') {
-      const session = this.presence.sessionOf(user);
-      if (!session) {
-        if (!forwarded) this.forwardIn(link, { line: 'FEDRESULT', args: [user, type, detail] });
-        return;
-      }
-      session.send(Reply.result('SAY', false));
-      // The refusal names no channel: it answers the oldest SAY the user has waiting on that server.
-      const say = this.pendingSays.get(session)?.find((pending) => pending.host === link.peer);
-      if (say) this.settleSay(session, say);
-    }
-  }
-
-  /** FEDRECV <touser> <fromuser> <channel>:<channelhost> <message…>, accepted only from the channel's own server. */
-  peerRecv(
-    link: Pick<Session, 'id' | 'peer'>,
-    to: string,
-    from: string,
-    channel: string,
-    message: string,
-    forwarded = false,
-  ): void {
-    const ref = parseChannelRef(channel);
-    if (!ref || ref.host !== link.peer) return this.refuse(link, `FEDRECV for ${channel}`);
-    // Only to a user of this server: a peer cannot have us relay a line onward to a third one.
-    if (to.includes('@')) return;
-    if (!this.presence.sessionOf(to)) {
-      if (!forwarded) this.forwardIn(link, { line: 'FEDRECV', args: [to, from, channel, message] });
+  /** A peer's channels from another instance (or Redis at start): only for configured peers, capped like a link's. */
+  private sharedChannels(peer: string, names: readonly string[]): void {
+    if (!this.peerChannels.isConfigured(peer) || !Array.isArray(names)) {
+      this.log.warn(`ignored the channels of ${JSON.stringify(peer)} from the cluster: not a configured peer`);
       return;
     }
-    this.presence.deliver([to], Reply.recv(from, channel, message));
-    // A sender's own RECV confirms its SAY.
-    if (to === from && this.pendingSays.size > 0) this.confirmSay(to, ref, message);
+    this.peerChannels.replace(
+      peer,
+      names.filter((name) => typeof name === 'string'),
+    );
   }
 
   /**
    * The remote user of a FEDJOIN or FEDSAY, as `name@host`, when the link may speak for it: a
    * peer speaks only for users of its own host.
    */
-  speaker(link: Session, user: string): string | undefined {
+  speaker(link: Session, user: string, kind: 'FEDJOIN' | 'FEDSAY'): string | undefined {
     const ref = parseUserRef(user);
     if (!ref || ref.host !== link.peer || !isValidUserName(ref.name)) {
-      this.refuse(link, `a request for ${user}`);
+      this.refusals.refuse(link, kind, `a request for ${user}`, 'not that server’s to send');
       return undefined;
     }
     return user;
@@ -267,22 +262,24 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
     return `${channel}:${this.links.hostname}`;
   }
 
-  /** On an instance of a cluster: a line from a peer for a user or request of another instance. */
-  private forwardIn(link: Pick<Session, 'id' | 'peer'>, line: Omit<ForwardedIn, 'peer'>): void {
-    this.shared?.forwardIn({ peer: link.peer as string, ...line }).catch((error: Error) => {
-      this.log.warn(`${link.id} could not hand a ${line.line} from ${link.peer} to the other instances: ${error.message}`);
-    });
+  /** FEDRESULT from the link `link` (see `ChannelServerLines.result`). */
+  peerResult(link: Session, user: string, type: string, detail: string): void {
+    this.fromChannelServer.result(link, user, type, detail);
+  }
+
+  /** FEDRECV from the link `link` (see `ChannelServerLines.recv`). */
+  peerRecv(link: Session, to: string, from: string, channel: string, message: string): void {
+    this.fromChannelServer.recv(link, to, from, channel, message);
   }
 
   /** A line another instance received from a peer, for whichever instance it concerns. */
-  private forwardedIn({ peer, line, args }: ForwardedIn): void {
+  private forwardedIn({ peer, line, args, vouched }: ForwardedIn, origin: string): void {
+    if (origin === this.shared?.instanceId) return;
     const link = { id: `bus:${peer}`, peer };
-    if (line === 'FEDRESULT') this.peerResult(link, args[0], args[1], args[2], true);
-    else this.peerRecv(link, args[0], args[1], args[2], args[3], true);
-  }
-
-  private refuse(link: Pick<Session, 'id' | 'peer'>, what: string): void {
-    this.log.warn(`${link.id} refused ${what} from ${link.peer}: not that server's to send`);
+    const via: Via = vouched ? 'vouched' : 'bus';
+    if (line === 'FEDRESULT') this.fromChannelServer.result(link, args[0], args[1], args[2], via);
+    else if (line === 'FEDRECV') this.fromChannelServer.recv(link, args[0], args[1], args[2], args[3], via);
+    else if (line === 'FEDCAST') this.fromChannelServer.cast(link, args[0], args[1], args[2], via);
   }
 
   /** A name as the server `host` sees it: bare when the user lives there, qualified otherwise. */
@@ -290,51 +287,5 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
     const ref = parseUserRef(user);
     if (!ref) return `${user}@${this.links.hostname}`;
     return ref.host === host ? ref.name : user;
-  }
-
-  private joinKey(user: string, channel: Qualified): string {
-    return `${user}\n${channel.name}\n${channel.host}`;
-  }
-
-  private awaitSay(session: Session, channel: Qualified, message: string): Promise<void> {
-    return new Promise<void>((settle) => {
-      const say: PendingSay = {
-        host: channel.host,
-        channel: channel.name,
-        message,
-        settle,
-        timer: setTimeout(() => this.settleSay(session, say), this.settings.federation.requestTimeoutMs),
-      };
-      const says = this.pendingSays.get(session);
-      if (says) says.push(say);
-      else this.pendingSays.set(session, [say]);
-    });
-  }
-
-  private confirmSay(user: string, channel: Qualified, message: string): void {
-    const session = this.presence.sessionOf(user);
-    const says = session && this.pendingSays.get(session);
-    const say = says?.find(
-      (pending) => pending.host === channel.host && pending.channel === channel.name && pending.message === message,
-    );
-    if (say) this.settleSay(session as Session, say);
-  }
-
-  private settleSay(session: Session, say: PendingSay): void {
-    const says = this.pendingSays.get(session);
-    const index = says ? says.indexOf(say) : -1;
-    if (!says || index === -1) return;
-    says.splice(index, 1);
-    if (says.length === 0) this.pendingSays.delete(session);
-    clearTimeout(say.timer);
-    say.settle();
-  }
-
-  private settleJoin(key: string, joined: boolean): void {
-    const pending = this.pendingJoins.get(key);
-    if (!pending) return;
-    clearTimeout(pending.timer);
-    this.pendingJoins.delete(key);
-    pending.settle(joined);
   }
 }

@@ -1,3 +1,4 @@
+import { Qualified } from '../../domain/qualified-names';
 import { Reply } from '../../transport/replies';
 import { ClusterConnection } from '../cluster/cluster-connection';
 import { ALIVE_PREFIX } from '../cluster/instance-lease';
@@ -40,12 +41,18 @@ const OUT = 'fed-out';
 const IN = 'fed-in';
 const CHANNELS = 'fed-channels';
 const RELAY = 'fed-relay';
+const MEMBER = 'fed-member';
 
-/** A line from a peer for a user who may be on another instance: the peer's hostname, the verb and its fields. */
+/**
+ * A line from a peer for users who may be on other instances: the peer's hostname, the verb and
+ * its fields (a FEDCAST is delivered by every instance to its own members online). `vouched`: the
+ * sender written bare was checked against that user's pending SAY, by the instance that has it.
+ */
 export interface ForwardedIn {
   readonly peer: string;
-  readonly line: 'FEDRESULT' | 'FEDRECV';
+  readonly line: 'FEDRESULT' | 'FEDRECV' | 'FEDCAST';
   readonly args: readonly string[];
+  readonly vouched?: boolean;
 }
 
 export interface SharedLinkEvents {
@@ -55,6 +62,8 @@ export interface SharedLinkEvents {
   in(forwarded: ForwardedIn, origin: string): void;
   /** A peer server's channels, learned by some instance. */
   channels(host: string, names: readonly string[]): void;
+  /** A local user's membership of a peer's channel, learned (and stored) by some instance. */
+  member(user: string, channel: Qualified): void;
 }
 
 /**
@@ -64,7 +73,8 @@ export interface SharedLinkEvents {
  *   by another instance within the lease when it dies);
  * - for each peer server one instance with a link to it relays the cluster's lines to it
  *   (FEDRECV, FEDNEW, and the FEDJOIN/FEDSAY of users of instances without a link);
- * - lines from a peer for users of other instances, and the peers' channel lists, go over the bus.
+ * - lines from a peer for users of other instances, the peers' channel lists and the local users'
+ *   memberships of the peers' channels go over the bus.
  */
 export class SharedLinks {
   /** Peer hostname → instance id of the instance relaying to it, as last announced. */
@@ -87,6 +97,10 @@ export class SharedLinks {
     bus.on(CHANNELS, (data) => {
       const { host, names } = data as { host: string; names: string[] };
       events.channels(host, names);
+    });
+    bus.on(MEMBER, (data) => {
+      const { user, name, host } = data as { user: string; name: string; host: string };
+      events.member(user, { name, host });
     });
     bus.on(RELAY, (data) => {
       const { host, instance } = data as { host: string; instance: string | null };
@@ -141,6 +155,11 @@ export class SharedLinks {
       [host, JSON.stringify(names)],
     );
     await this.cluster.bus.publish(CHANNELS, { host, names });
+  }
+
+  /** Tells every instance of a local user's membership of a peer's channel (stored already). */
+  async shareMembership(user: string, channel: Qualified): Promise<void> {
+    await this.cluster.bus.publish(MEMBER, { user, name: channel.name, host: channel.host });
   }
 
   /** Runs `action` when this instance loses its lease: its claims are void. */
