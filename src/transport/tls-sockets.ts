@@ -5,6 +5,12 @@ import { Logger } from '../logging/logger';
 import { DialTarget } from './link-dialer';
 import { ServerCertificate } from './tls-certificate';
 
+/**
+ * How long a connection to the TLS port has to finish its handshake. With `allowHalfOpen`, one
+ * whose other side closed mid-handshake would otherwise wait for Node's default of two minutes.
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** A TCP connection to `target`. */
 export function connectPlain(target: DialTarget): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -62,7 +68,15 @@ export function connectPinned(target: DialTarget, fingerprint: string, certifica
 export function createTlsListener(certificate: ServerCertificate, log: Logger, accept: (socket: TLSSocket) => void): Server {
   const { cert, key } = certificate.current;
   const server = createServer(
-    { cert, key, requestCert: true, rejectUnauthorized: false, allowHalfOpen: true, noDelay: true },
+    {
+      cert,
+      key,
+      requestCert: true,
+      rejectUnauthorized: false,
+      allowHalfOpen: true,
+      noDelay: true,
+      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+    },
     accept,
   );
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
@@ -70,6 +84,8 @@ export function createTlsListener(certificate: ServerCertificate, log: Logger, a
     // A port scan or a health check that only opens the port is routine; a failed handshake is not.
     const routine = error.code === 'ECONNRESET' || error.message === 'socket hang up';
     log[routine ? 'debug' : 'warn']({ remote, code: error.code }, `TLS handshake with ${remote} failed: ${error.message}`);
+    // Node leaves the socket open after a handshake timeout.
+    socket.destroy();
   });
   return server;
 }
