@@ -1,10 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PeerSettings } from '../../src/config/settings';
 import { testDatabases } from './harness/databases';
 import { channelsBecome, eventually, FakePeer, freePort, startFederated } from './harness/federation';
 import { delay, LineClient } from './harness/line-client';
 import { TestServer } from './harness/test-server';
+import { makeCertificate, TestCertificate } from './harness/tls-certificates';
 
 // Each server has its own loopback address, so a peer is recognised by the address it connects from.
 const A = '127.0.0.2';
@@ -35,7 +39,12 @@ afterEach(async () => {
   servers = [];
 });
 
-afterAll(() => database.dispose());
+const certificates = mkdtempSync(join(tmpdir(), 'chat-link-tls-'));
+
+afterAll(async () => {
+  rmSync(certificates, { recursive: true, force: true });
+  await database.dispose();
+});
 
 async function start(address: string, hostname: string, peers: PeerSettings[], port?: number): Promise<TestServer> {
   const server = await startFederated(database, { address, port: port ?? (await freePort(address)), hostname, peers });
@@ -334,3 +343,66 @@ async function channelServerAt(port: number, peers: PeerSettings[]): Promise<{ s
   await run(bea, 'JOIN room', 'RESULT JOIN room 1');
   return { server, bea };
 }
+
+describe('TLS links with pinned certificates (docs/PROTOCOL.md §6.3)', () => {
+  /** A server listening for plain TCP and for TLS, with its own certificate, linked to `peers`. */
+  async function startTls(
+    address: string,
+    hostname: string,
+    certificate: TestCertificate,
+    ports: [number, number],
+    peers: PeerSettings[],
+  ) {
+    const server = await TestServer.start(await database.fresh(), {
+      host: address,
+      port: ports[0],
+      hostname,
+      tls: { certFile: certificate.certFile, keyFile: certificate.keyFile, port: ports[1] },
+      federation: { peers, acceptFrom: 'listed', requestTimeoutMs: 5000 },
+    });
+    servers.push(server);
+    hosts.set(server, address);
+    return server;
+  }
+
+  test('two servers pinning each other’s certificate link over TLS; a wrong fingerprint or plain TCP is refused and logged', async () => {
+    const [certA, certB, stranger] = await Promise.all(
+      ['server-a', 'server-b', 'stranger'].map((name) => makeCertificate(certificates, name)),
+    );
+    const portsA: [number, number] = [await freePort(A), await freePort(A)];
+    const portsB: [number, number] = [await freePort(B), await freePort(B)];
+    const serverB = await startTls(B, 'server-b', certB, portsB, [
+      { host: A, port: portsA[1], hostname: 'server-a', tls: { fingerprint: certA.fingerprint } },
+    ]);
+    const bea = await loggedIn(serverB, 'bea');
+    await run(bea, 'CREATE room', 'RESULT CREATE room 1');
+    await run(bea, 'JOIN room', 'RESULT JOIN room 1');
+    const serverA = await startTls(A, 'server-a', certA, portsA, [
+      { host: B, port: portsB[1], hostname: 'server-b', tls: { fingerprint: certB.fingerprint } },
+    ]);
+    const alice = await loggedIn(serverA, 'alice');
+    await channelsBecome(alice, 'RESULT CHANNELS room:server-b');
+    await run(alice, 'JOIN room:server-b', 'RESULT JOIN room:server-b 1');
+    alice.send('SAY room:server-b over TLS');
+    await bea.expectLine('RECV alice@server-a room over TLS');
+    await loggedLine('link to server-b is up');
+    expect(logged.find((line) => line.startsWith('link to server-b is up'))).toContain('proven, TLS');
+
+    // server-b claimed over plain TCP from its own address: refused, since server-a pins its TLS certificate.
+    const plain = await connect(serverA, 'plain', B);
+    plain.send('FEDERATE-OUT server-b');
+    await plain.expectClosed();
+    await loggedLine(
+      `refused a link from ${B}: server-b must link over TLS with certificate ${certB.fingerprint}; got plain TCP`,
+    );
+
+    // A server that pins the wrong certificate for its peer neither dials it nor accepts it.
+    const portsC: [number, number] = [await freePort('127.0.0.4'), await freePort('127.0.0.4')];
+    await startTls('127.0.0.4', 'server-c', stranger, portsC, [
+      { host: B, port: portsB[1], hostname: 'server-b', tls: { fingerprint: certA.fingerprint } },
+    ]);
+    await loggedLine(
+      `cannot link to ${B}:${portsB[1]}: certificate fingerprint mismatch: expected ${certA.fingerprint}, got ${certB.fingerprint}`,
+    );
+  });
+});
