@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { ConfigurationError } from './configuration-error';
 import type { LaunchArguments } from './launch-arguments';
 import {
@@ -71,7 +72,7 @@ export function loadSettings(launch: LaunchArguments, env: Environment): Setting
   }
   const parsed = settingsFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = innermost(parsed.error.issues[0]);
     const key = issue.path.join('.');
     if (issue.code === 'unrecognized_keys') {
       const unknown = issue.keys.map((name) => (key ? `${key}.${name}` : name)).join(', ');
@@ -80,6 +81,21 @@ export function loadSettings(launch: LaunchArguments, env: Environment): Setting
     throw new ConfigurationError(`${sourceOf(key, sources) ?? path ?? 'configuration'}: ${key}: ${issue.message}`);
   }
   return withDefaults(parsed.data, launch.port);
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A value that is one of several shapes (a peer: `<host>:<port>` or a mapping) is reported by the
+ * shape it was written in, so the message names the key that is wrong inside it.
+ */
+function innermost(issue: Issue): Issue {
+  // A union with a message of its own (acceptFrom's) says it best.
+  if (issue.code !== 'invalid_union' || issue.message !== 'Invalid input') return issue;
+  const branch = issue.errors.find((issues) => issues.length > 0 && issues[0].code !== 'invalid_type');
+  if (!branch) return issue;
+  const inner = innermost(branch[0]);
+  return { ...inner, path: [...issue.path, ...inner.path] };
 }
 
 /** The environment variable behind a key, or behind the list or section the key is inside. */

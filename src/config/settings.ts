@@ -239,20 +239,17 @@ const secret = z
   .max(1024, { error: 'must be at most 1024 characters' });
 
 /** A peer: `<host>:<port>`, or a mapping with its address and what it must prove. */
-const peer = z.union(
-  [
-    peerAddress,
-    z.strictObject({
-      address: peerAddress,
-      hostname: hostname.optional(),
-      secret: secret.optional(),
-      secretFile: text.optional(),
-      tls: z.strictObject({ fingerprint }).optional(),
-      extensions: z.boolean({ error: 'expected true or false' }).optional(),
-    }),
-  ],
-  { error: 'expected <host>:<port>, or a mapping with address (and hostname, secret or secretFile, tls, extensions)' },
-);
+const peer = z.union([
+  peerAddress,
+  z.strictObject({
+    address: peerAddress,
+    hostname: hostname.optional(),
+    secret: secret.optional(),
+    secretFile: text.optional(),
+    tls: z.strictObject({ fingerprint }).optional(),
+    extensions: z.boolean({ error: 'expected true or false' }).optional(),
+  }),
+]);
 
 /** Every key a configuration file may set; unknown keys are refused so typos do not pass silently. */
 export const settingsFileSchema = z.strictObject({

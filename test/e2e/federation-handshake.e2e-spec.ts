@@ -41,9 +41,9 @@ afterEach(async () => {
 
 const certificates = mkdtempSync(join(tmpdir(), 'chat-link-tls-'));
 
-afterAll(async () => {
+afterAll(() => {
   rmSync(certificates, { recursive: true, force: true });
-  await database.dispose();
+  return database.dispose();
 });
 
 async function start(address: string, hostname: string, peers: PeerSettings[], port?: number): Promise<TestServer> {
