@@ -12,10 +12,11 @@ describe('Federation as a consumer of the channels’ events', () => {
   let events: ChannelEvents;
   let plugged: RemoteChannels | undefined;
   let lines: string[];
+  let link: Session;
 
   beforeEach(() => {
     lines = [];
-    const link: Session = {
+    link = {
       id: 'd1',
       remoteAddress: '127.0.0.1',
       role: 'link',
@@ -68,5 +69,12 @@ describe('Federation as a consumer of the channels’ events', () => {
       members: new Set(['dan@server2.com']),
     });
     expect(lines).toEqual(['FEDRECV dan ann alpha:server1.com hi\n']);
+  });
+
+  it('sends one FEDCAST for every member of a server whose link negotiated cast', () => {
+    link.features = new Set(['cast']);
+    const members = new Set(['bob', 'ann@server2.com', 'cid@server3.com', 'dan@server2.com']);
+    events.emit('messagePosted', { channel: 'alpha', from: 'ann@server2.com', message: 'hi  all', members });
+    expect(lines).toEqual(['FEDCAST ann alpha:server1.com hi  all\n']);
   });
 });
