@@ -10,7 +10,16 @@ export interface FederatedServer {
   readonly host: string;
   readonly port: number;
   readonly hostname: string;
+  readonly metricsUrl: string;
 }
+
+/**
+ * How the two servers list each other. `plain`: without the handshake's extensions, so the channel's
+ * server sends one FEDRECV per remote member. `cast`: with `extensions: true`, so the link
+ * negotiates `cast` and the channel's server sends one FEDCAST per message.
+ */
+export const FEDERATION_MODES = ['plain', 'cast'] as const;
+export type FederationMode = (typeof FEDERATION_MODES)[number];
 
 const SIDES = [
   { host: '127.0.0.2', hostname: 'bench-a' },
@@ -18,19 +27,22 @@ const SIDES = [
 ] as const;
 
 /**
- * Two chat servers on their own loopback addresses, each listing the other as its peer. `extraLines`
- * are added to both configurations.
+ * Two chat servers on their own loopback addresses, each listing the other as its peer under the
+ * other's hostname, listed as `mode` says. `extraLines` are added to both configurations.
  */
 export async function startFederatedPair(
   scratch: string,
+  mode: FederationMode,
   extraLines: readonly string[],
   nodeOptions: readonly string[] = [],
 ): Promise<[FederatedServer, FederatedServer]> {
   const ports = await Promise.all(SIDES.map((side) => freePort(side.host)));
+  const httpPorts = await Promise.all(SIDES.map(() => freePort()));
   const started: FederatedServer[] = [];
   try {
     for (const [index, side] of SIDES.entries()) {
       const other = SIDES[1 - index];
+      const peer = `{ address: "${other.host}:${ports[1 - index]}", hostname: ${other.hostname}, extensions: ${mode === 'cast'} }`;
       const dir = mkdtempSync(join(scratch, `${side.hostname}-`));
       const server = await startChatServerProcess(
         dir,
@@ -39,13 +51,20 @@ export async function startFederatedPair(
           `hostname: ${side.hostname}`,
           `database:\n  dataDir: ${join(dir, 'data')}`,
           // Thousands of remote JOINs at once each wait for their FEDRESULT.
-          `federation:\n  peers: ['${other.host}:${ports[1 - index]}']\n  requestTimeoutMs: 120000`,
+          `federation:\n  peers: [${peer}]\n  requestTimeoutMs: 120000`,
+          `http:\n  port: ${httpPorts[index]}`,
           ...extraLines,
         ],
         nodeOptions,
         ports[index],
       );
-      started.push({ process: server, host: side.host, port: server.port, hostname: side.hostname });
+      started.push({
+        process: server,
+        host: side.host,
+        port: server.port,
+        hostname: side.hostname,
+        metricsUrl: `http://127.0.0.1:${httpPorts[index]}/metrics`,
+      });
     }
     return started as [FederatedServer, FederatedServer];
   } catch (error) {
@@ -91,4 +110,18 @@ export async function openFederatedRoom(home: FederatedServer, away: FederatedSe
     members.map((member, index) => member.exchange([`JOIN ${channels[index]}`], [`RESULT JOIN ${channels[index]} 1`])),
   );
   return { members, channels };
+}
+
+/**
+ * The FED… lines `server` has handled so far, by verb, from its `chat_commands_total`. A server
+ * handles the lines its peer sends over the link as commands, so on the server without the channel
+ * these are the lines the channel's server sent it.
+ */
+export async function linkLinesHandled(server: FederatedServer): Promise<Map<string, number>> {
+  const response = await fetch(server.metricsUrl);
+  if (!response.ok) throw new Error(`${server.metricsUrl} answered ${response.status}`);
+  const counts = new Map<string, number>();
+  for (const [, verb, count] of (await response.text()).matchAll(/^chat_commands_total\{verb="(FED\w+)"[^}]*\} (\d+)$/gm))
+    counts.set(verb, (counts.get(verb) ?? 0) + Number(count));
+  return counts;
 }

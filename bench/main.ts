@@ -12,7 +12,14 @@ import { CapacityResult, GC_ON_SIGUSR2, measureCapacity } from './capacity';
 import { runClusterScenario } from './cluster';
 import { printCluster, summarizeCluster, summarizeSetupCosts } from './cluster-report';
 import { closeRoom, FanoutMode, FanoutResult, measureFanout, openRoom, Room } from './fanout';
-import { openFederatedRoom, startFederatedPair } from './federation';
+import {
+  FEDERATION_MODES,
+  FederatedServer,
+  FederationMode,
+  linkLinesHandled,
+  openFederatedRoom,
+  startFederatedPair,
+} from './federation';
 import { LoginsResult, measureLogins } from './logins';
 import { freePort, ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
 
@@ -35,6 +42,7 @@ interface Options {
   runs: number;
   sizes: number[];
   senders: number[];
+  federationModes: FederationMode[];
   seconds: number;
   window: number;
   rate: number;
@@ -50,6 +58,10 @@ type Target = 'server' | 'reference';
 interface FanoutRow extends FanoutResult {
   readonly target: Target;
   readonly run: number;
+  /** Federation scenario, server rows: how the pair listed each other. */
+  readonly federation?: FederationMode;
+  /** Federation scenario, server rows: FED… lines the channel's server sent the other, per message said, by verb. */
+  readonly linkLinesPerMessage?: Record<string, number>;
 }
 
 const list = (value: string) => value.split(',').map(Number);
@@ -72,6 +84,12 @@ function parseOptions(argv: string[]): Options {
     .option('--runs <n>', 'runs of every scenario; the report gives the median', Number, 3)
     .option('--sizes <list>', 'fan-out channel sizes', list, [100, 1000, 5000])
     .option('--senders <list>', 'fan-out sender counts', list, [1, 10])
+    .option(
+      '--federation-modes <list>',
+      `how the federated pair list each other, of ${FEDERATION_MODES.join(', ')} (plain: one FEDRECV per remote member; cast: extensions, one FEDCAST per server)`,
+      (value: string) => value.split(',') as FederationMode[],
+      [...FEDERATION_MODES],
+    )
     .option('--seconds <n>', 'length of each measurement', Number, 5)
     .option('--window <n>', 'messages in flight at full speed (not yet received by every member)', Number, 32)
     .option(
@@ -97,6 +115,8 @@ function parseOptions(argv: string[]): Options {
   const options = program.opts<Options>();
   const unknown = options.scenarios.filter((name) => !SCENARIOS.includes(name));
   if (unknown.length > 0) program.error(`unknown scenario ${unknown.join(', ')}`);
+  const unknownModes = options.federationModes.filter((mode) => !FEDERATION_MODES.includes(mode));
+  if (unknownModes.length > 0) program.error(`unknown federation mode ${unknownModes.join(', ')}`);
   return options;
 }
 
@@ -111,23 +131,31 @@ function profiling(options: Options): string[] {
 /** The chat server configuration of the fan-out scenarios: no limits in the way of the load. */
 const FANOUT_LINES = ['limits:\n  exemptLoopback: true\n  sendQueueBytes: 67108864', 'bcryptCost: 4', 'logLevel: info'];
 
-/** A room of `size` members on the target, and the processes that serve it (none with --host). */
+/** What one measurement runs against: a server, or the reference; a federated pair when `federation` is set. */
+interface Setup {
+  readonly target: Target;
+  readonly federation?: FederationMode;
+}
+
+/**
+ * A room of `size` members on the target, and the processes that serve it (none with --host). For a
+ * federated pair, `away` is the server without the channel.
+ */
 async function openTarget(
-  target: Target,
-  federated: boolean,
+  { target, federation }: Setup,
   options: Options,
   scratch: string,
   size: number,
   tag: string,
-): Promise<{ room: Room; processes: ServerProcess[] }> {
+): Promise<{ room: Room; processes: ServerProcess[]; away?: FederatedServer }> {
   if (target === 'reference') {
     const server = await startReferenceProcess();
     return { room: await openRoom(server.port, '127.0.0.1', size, tag), processes: [server] };
   }
-  if (federated) {
+  if (federation) {
     if (options.host) throw new Error('the federation scenario starts its own pair of servers: leave out --host');
-    const [home, away] = await startFederatedPair(scratch, FANOUT_LINES, profiling(options));
-    return { room: await openFederatedRoom(home, away, size, tag), processes: [home.process, away.process] };
+    const [home, away] = await startFederatedPair(scratch, federation, FANOUT_LINES, profiling(options));
+    return { room: await openFederatedRoom(home, away, size, tag), processes: [home.process, away.process], away };
   }
   if (options.host) return { room: await openRoom(options.port ?? 4400, options.host, size, tag), processes: [] };
   const dir = mkdtempSync(join(scratch, 'server-'));
@@ -139,18 +167,37 @@ async function openTarget(
   return { room: await openRoom(server.port, '127.0.0.1', size, tag), processes: [server] };
 }
 
+/** FED… lines handled between two readings, per message said. */
+function perMessage(before: Map<string, number>, after: Map<string, number>, messages: number): Record<string, number> {
+  const lines: Record<string, number> = {};
+  for (const [verb, count] of after) {
+    const sent = count - (before.get(verb) ?? 0);
+    if (sent > 0) lines[verb] = Math.round((sent / messages) * 100) / 100;
+  }
+  return lines;
+}
+
 /**
  * Every channel size, against the chat server (or, `federated`, a pair of federated chat servers
- * with the members split between them) and the reference, each started afresh for each size.
+ * with the members split between them, in each of `--federation-modes`) and the reference, each
+ * started afresh for each size.
  */
 async function fanout(options: Options, scratch: string, federated: boolean): Promise<FanoutRow[]> {
   const rows: FanoutRow[] = [];
   const scenario = federated ? 'federation' : 'fan-out';
+  const setups: Setup[] = [
+    ...(federated
+      ? options.federationModes.map((federation) => ({ target: 'server' as const, federation }))
+      : [{ target: 'server' as const }]),
+    { target: 'reference' },
+  ];
   for (let run = 1; run <= options.runs; run++) {
     for (const size of options.sizes) {
-      for (const target of ['server', 'reference'] as const) {
-        const tag = `r${run}s${size}${target[0]}${Date.now() % 100000}`;
-        const { room, processes } = await openTarget(target, federated, options, scratch, size, tag);
+      for (const setup of setups) {
+        const { target, federation } = setup;
+        const name = federation ? `${target} ${federation}` : target;
+        const tag = `r${run}s${size}${(federation ?? target)[0]}${Date.now() % 100000}`;
+        const { room, processes, away } = await openTarget(setup, options, scratch, size, tag);
         try {
           for (const senders of options.senders) {
             const modes: FanoutMode[] = [
@@ -158,12 +205,15 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
               { kind: 'rate', perSecond: Math.min(options.rate, Math.floor(200_000 / size)), seconds: options.seconds },
             ];
             for (const mode of modes) {
+              const linesBefore = away && (await linkLinesHandled(away));
               const result = await measureFanout(room, Math.min(senders, size), mode);
-              rows.push({ ...result, target, run });
+              const linkLinesPerMessage = linesBefore && perMessage(linesBefore, await linkLinesHandled(away), result.messages);
+              rows.push({ ...result, target, run, federation, linkLinesPerMessage });
               if (processes.some((server) => server.child.exitCode !== null))
-                throw new Error(`a ${target} process exited during the measurement`);
+                throw new Error(`a ${name} process exited during the measurement`);
+              const link = linkLinesPerMessage ? `, link lines per message ${JSON.stringify(linkLinesPerMessage)}` : '';
               console.error(
-                `  run ${run} ${scenario} ${target} ${size} members ${senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}`,
+                `  run ${run} ${scenario} ${name} ${size} members ${senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}${link}`,
               );
             }
           }
@@ -189,6 +239,8 @@ interface FanoutSummary {
   server: { deliveriesPerSecond: number; p50: number; p99: number; p999: number; lost: number };
   reference: { deliveriesPerSecond: number; p50: number; p99: number; p999: number; lost: number };
   ratio: number;
+  /** Federation scenario: FED… lines on the link per message said, by verb (median of runs). */
+  linkLinesPerMessage?: Record<string, number>;
 }
 
 function summarize(rows: FanoutRow[]): FanoutSummary[] {
@@ -207,6 +259,8 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
     const [members, senders, mode] = key.split('|');
     const server = cell('server');
     const reference = cell('reference');
+    const linked = rows.filter((row) => `${row.members}|${row.senders}|${row.mode}` === key && row.linkLinesPerMessage);
+    const verbs = [...new Set(linked.flatMap((row) => Object.keys(row.linkLinesPerMessage ?? {})))].sort();
     return {
       members: Number(members),
       senders: Number(senders),
@@ -214,6 +268,11 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
       server,
       reference,
       ratio: Math.round((server.deliveriesPerSecond / reference.deliveriesPerSecond) * 100) / 100,
+      ...(linked.length > 0 && {
+        linkLinesPerMessage: Object.fromEntries(
+          verbs.map((verb) => [verb, median(linked.map((row) => row.linkLinesPerMessage?.[verb] ?? 0))]),
+        ),
+      }),
     };
   });
 }
@@ -229,6 +288,7 @@ function printFanout(title: string, summary: FanoutSummary[]): void {
     'server p50/p99/p99.9 ms',
     'reference p99 ms',
     'lost',
+    ...(summary.some((row) => row.linkLinesPerMessage) ? ['link lines/message'] : []),
   ];
   const rows = summary.map((row) => [
     String(row.members),
@@ -240,6 +300,13 @@ function printFanout(title: string, summary: FanoutSummary[]): void {
     `${row.server.p50} / ${row.server.p99} / ${row.server.p999}`,
     String(row.reference.p99),
     String(row.server.lost + row.reference.lost),
+    ...(row.linkLinesPerMessage
+      ? [
+          Object.entries(row.linkLinesPerMessage)
+            .map(([verb, lines]) => `${verb} ${lines}`)
+            .join(' + '),
+        ]
+      : []),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column])).join('  ');
@@ -416,10 +483,15 @@ async function main(): Promise<void> {
     }
     if (options.scenarios.includes('federation')) {
       const rows = await fanout(options, scratch, true);
-      const summary = summarize(rows);
-      printFanout('federation: members split over two federated servers; the reference is one server', summary);
-      report.federation = { summary, runs: rows };
-      charted.federation = summary;
+      const summaries: Partial<Record<FederationMode, FanoutSummary[]>> = {};
+      for (const mode of options.federationModes) {
+        const summary = summarize(rows.filter((row) => row.target === 'reference' || row.federation === mode));
+        printFanout(`federation, ${mode}: members split over two federated servers; the reference is one server`, summary);
+        summaries[mode] = summary;
+      }
+      report.federation = { summary: summaries, runs: rows };
+      // The chart has one federated series: cast when measured, else plain.
+      charted.federation = summaries.cast ?? summaries.plain;
     }
     if (options.scenarios.includes('logins')) {
       const results = await logins(options, scratch);
