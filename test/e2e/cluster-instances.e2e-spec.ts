@@ -305,7 +305,7 @@ describeCluster('cluster mode with federation', () => {
       await freePort('127.0.0.2'),
       await freePort('127.0.0.3'),
     ];
-    const peerAddress = { host: '127.0.0.3', port: peerPort };
+    const peerAddress = { host: '127.0.0.3', port: peerPort, hostname: 'p.test' };
     const federated = (id: string, port: number) =>
       instance(redis, id, {
         extra: {
@@ -322,7 +322,7 @@ describeCluster('cluster mode with federation', () => {
       address: '127.0.0.3',
       port: peerPort,
       hostname: 'p.test',
-      peers: [{ host: '127.0.0.2', port: clusterPort }],
+      peers: [{ host: '127.0.0.2', port: clusterPort, hostname: 'c.test' }],
     });
     const alice = await loggedIn(first, unique('alice'), '127.0.0.2');
     const bob = await loggedIn(second, unique('bob'), '127.0.0.2');
