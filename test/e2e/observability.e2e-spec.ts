@@ -194,13 +194,13 @@ describe('federation links in the metrics', () => {
       address: '127.0.0.2',
       port: portA,
       hostname: 'a.test',
-      peers: [{ host: '127.0.0.3', port: portB }],
+      peers: [{ host: '127.0.0.3', port: portB, hostname: 'b.test' }],
     });
     const b = await TestServer.start(await database.fresh(), {
       host: '127.0.0.3',
       port: portB,
       hostname: 'b.test',
-      federation: { peers: [{ host: '127.0.0.2', port: portA }], acceptFrom: 'listed', requestTimeoutMs: 5000 },
+      federation: { peers: [{ host: '127.0.0.2', port: portA, hostname: 'a.test' }], acceptFrom: 'listed', requestTimeoutMs: 5000 },
       http: { port: await freePort('127.0.0.3') },
     });
     try {
