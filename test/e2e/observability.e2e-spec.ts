@@ -200,7 +200,11 @@ describe('federation links in the metrics', () => {
       host: '127.0.0.3',
       port: portB,
       hostname: 'b.test',
-      federation: { peers: [{ host: '127.0.0.2', port: portA, hostname: 'a.test' }], acceptFrom: 'listed', requestTimeoutMs: 5000 },
+      federation: {
+        peers: [{ host: '127.0.0.2', port: portA, hostname: 'a.test' }],
+        acceptFrom: 'listed',
+        requestTimeoutMs: 5000,
+      },
       http: { port: await freePort('127.0.0.3') },
     });
     try {
