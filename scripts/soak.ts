@@ -138,7 +138,8 @@ function startServer(dir: string): Promise<ServerProcess> {
     'host: 127.0.0.1',
     'hostname: soak.local',
     `database:\n  dataDir: ${join(dir, 'data')}`,
-    `federation:\n  acceptFrom: [${PEER_ADDRESS}]`,
+    // The hand-driven peer is configured by name; port 1 answers nobody, so it is never dialled in.
+    `federation:\n  peers: [{ address: "${PEER_ADDRESS}:1", hostname: soak-peer }]\n  acceptFrom: [${PEER_ADDRESS}]`,
     'limits:\n  exemptLoopback: true',
     'bcryptCost: 4',
     'logLevel: info',
