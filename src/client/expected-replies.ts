@@ -46,7 +46,7 @@ export function expectedReplyTo(line: string): ExpectedReply | undefined {
   }
 }
 
-/** `<name>:<host>` split at the first `:` (docs/PROTOCOL.md §6.3); undefined for a local name. */
+/** `<name>:<host>` split at the first `:` (docs/PROTOCOL.md §6.5); undefined for a local name. */
 function localPartOf(channel: string): string | undefined {
   const colon = channel.indexOf(':');
   return colon > 0 && colon < channel.length - 1 ? channel.slice(0, colon) : undefined;

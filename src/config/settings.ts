@@ -12,7 +12,7 @@ export interface PeerAddress {
 }
 
 /**
- * A configured peer (docs/PROTOCOL.md §6.2): where to dial it, and what it must prove to be
+ * A configured peer (docs/PROTOCOL.md §6.1): where to dial it, and what it must prove to be
  * accepted as a link. Only the address is required; a peers list gives nothing else.
  */
 export interface PeerSettings extends PeerAddress {

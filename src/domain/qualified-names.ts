@@ -5,7 +5,7 @@ export interface Qualified {
 }
 
 /**
- * Splits at the first separator (docs/PROTOCOL.md §6.3): a hostname may itself contain `:`, as in
+ * Splits at the first separator (docs/PROTOCOL.md §6.5): a hostname may itself contain `:`, as in
  * `helloworld:127.0.0.1:4401`. Undefined when the text is not qualified.
  */
 function split(text: string, separator: string): Qualified | undefined {

@@ -11,7 +11,7 @@ export type Reply =
       readonly kind: 'handshake';
       readonly verb: 'FEDERATE-OUT' | 'FEDERATE-CONFIRM';
       readonly hostname: string;
-      /** The handshake's extension (docs/PROTOCOL.md §6.4), as `key=value` words after the hostname. */
+      /** The handshake's extension (docs/PROTOCOL.md §6.2), as `key=value` words after the hostname. */
       readonly params?: readonly (readonly [string, string])[];
     }
   | { readonly kind: 'fedauth'; readonly proof: string }

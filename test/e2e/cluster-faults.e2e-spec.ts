@@ -309,7 +309,7 @@ class ConfirmingPeer {
         buffered += chunk.toString();
         const lines = buffered.split('\n');
         buffered = lines.pop() as string;
-        // §6.1: FEDERATE-OUT <hostname> is answered with FEDERATE-CONFIRM <hostname>, then FEDCHANNELS.
+        // §6.2: FEDERATE-OUT <hostname> is answered with FEDERATE-CONFIRM <hostname>, then FEDCHANNELS.
         if (lines.some((line) => /^(FEDERATE-OUT|FEDERATEOUT|FEDOUT)\b/.test(line)) && !this.open.has(socket)) {
           socket.write(`FEDERATE-CONFIRM ${this.hostname}\nFEDCHANNELS \n`);
           this.open.add(socket);

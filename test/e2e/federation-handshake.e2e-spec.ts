@@ -88,7 +88,7 @@ async function loggedLine(text: string): Promise<void> {
   );
 }
 
-/** The proof as docs/PROTOCOL.md §6.4 defines it, computed here independently of the server. */
+/** The proof as docs/PROTOCOL.md §6.2 defines it, computed here independently of the server. */
 function proof(
   role: 'confirm' | 'auth',
   dialer: string,
@@ -120,7 +120,7 @@ async function channelServer(peers: PeerSettings[]): Promise<{ server: TestServe
   return { server, bea };
 }
 
-describe('who a peer is comes from the configuration (docs/PROTOCOL.md §6.2)', () => {
+describe('who a peer is comes from the configuration (docs/PROTOCOL.md §6.1)', () => {
   test('a link claiming this server’s name, another peer’s, an unknown or an invalid name is refused, logged and closed; the real link keeps working', async () => {
     const [portA, portB] = [await freePort(A), await freePort(B)];
     const { bea } = await channelServerAt(portB, [
@@ -201,7 +201,7 @@ describe('who a peer is comes from the configuration (docs/PROTOCOL.md §6.2)', 
   });
 });
 
-describe('the authenticated handshake (docs/PROTOCOL.md §6.4)', () => {
+describe('the authenticated handshake (docs/PROTOCOL.md §6.2)', () => {
   test('two servers with the same secret link and talk; each logs the link as proven', async () => {
     const [portA, portB] = [await freePort(A), await freePort(B)];
     const { bea } = await channelServerAt(portB, [{ host: A, port: portA, hostname: 'server-a', secret: SECRET }]);

@@ -6,7 +6,7 @@ import { LineClient } from './harness/line-client';
 import { TestServer } from './harness/test-server';
 
 // What a channel's server sends the server of its members is checked against what waits there
-// and who is a member (docs/PROTOCOL.md §6.6). Our server is server-a on its own loopback address;
+// and who is a member (docs/PROTOCOL.md §6.4). Our server is server-a on its own loopback address;
 // the channel's server is a fake peer, server-x, driven line by line.
 const A = '127.0.0.2';
 const FAKE = '127.0.0.9';

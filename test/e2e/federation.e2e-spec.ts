@@ -75,7 +75,7 @@ afterEach(async () => {
 
 afterAll(() => database.dispose());
 
-describe('the flow of docs/PROTOCOL.md §6.4, line by line', () => {
+describe('the flow of docs/PROTOCOL.md §6.6, line by line', () => {
   test('the channel’s server (server2) answers FEDJOIN and FEDSAY as in the example', async () => {
     const server2 = await start({
       address: B,

@@ -11,7 +11,7 @@ const transcript: HandshakeTranscript = {
   agreed: 'cast',
 };
 
-describe('the handshake words (docs/PROTOCOL.md §6.4)', () => {
+describe('the handshake words (docs/PROTOCOL.md §6.2)', () => {
   test('a plain line is its hostname alone, or nothing', () => {
     expect(parseHandshakeWords('server1.com')).toMatchObject({ hostname: 'server1.com', extended: false, caps: [] });
     expect(parseHandshakeWords('')).toMatchObject({ hostname: '', extended: false });

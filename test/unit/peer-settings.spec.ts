@@ -35,7 +35,7 @@ function refusal(text: string): string {
   throw new Error('expected a ConfigurationError, nothing was thrown');
 }
 
-describe('peer entries (docs/PROTOCOL.md §6.2)', () => {
+describe('peer entries (docs/PROTOCOL.md §6.1)', () => {
   test('a mapping gives the address, the name, the secret and the pinned certificate; plain entries stay addresses', () => {
     const settings = fromYaml(
       [

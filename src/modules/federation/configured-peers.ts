@@ -13,7 +13,7 @@ export function addressOf(peer: PeerSettings): string {
 }
 
 /**
- * The peers of the configuration and the names each may hold (docs/PROTOCOL.md §6.2): its
+ * The peers of the configuration and the names each may hold (docs/PROTOCOL.md §6.1): its
  * `hostname` when one is configured; otherwise its address `<host>:<port>`, or `<host>` alone
  * when no other peer has that host. A link is accepted only under one of these names, so a peer
  * can neither take this server's name nor another peer's.

@@ -13,7 +13,7 @@ export interface HandshakeWords {
   readonly proof?: string;
 }
 
-/** The capabilities this server offers and agrees to (docs/PROTOCOL.md §6.5). */
+/** The capabilities this server offers and agrees to (docs/PROTOCOL.md §6.2, §6.4). */
 export const CAPABILITIES: readonly string[] = ['cast'];
 
 /**

@@ -6,7 +6,7 @@ import { PeerLinks } from './peer-links';
 
 const HANDSHAKE: CommandSyntax = { fields: [], rest: 'words', restMayBeEmpty: true, canFail: false };
 
-/** The lines that make a connection a link (docs/PROTOCOL.md §6.1 and §6.4). None has a failure reply; refusals are logged. */
+/** The lines that make a connection a link (docs/PROTOCOL.md §6.1–6.3). None has a failure reply; refusals are logged. */
 @Controller()
 export class LinkHandshakeController {
   constructor(private readonly links: PeerLinks) {}

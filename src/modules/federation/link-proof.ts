@@ -3,7 +3,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 /** Which side a proof comes from: `confirm` is the accepting server's, `auth` the dialing server's. */
 export type ProofRole = 'confirm' | 'auth';
 
-/** Everything both sides said in a handshake; a proof covers all of it (docs/PROTOCOL.md §6.4). */
+/** Everything both sides said in a handshake; a proof covers all of it (docs/PROTOCOL.md §6.2). */
 export interface HandshakeTranscript {
   /** The hostname the dialing server announced in FEDERATE-OUT. */
   readonly dialer: string;

@@ -45,7 +45,7 @@ interface Accepting {
 
 /**
  * The links to peer servers: dialing each configured peer and keeping one link up (backoff from
- * 1 s doubling to 60 s), accepting inbound links, and the handshake (docs/PROTOCOL.md §6.2–6.4).
+ * 1 s doubling to 60 s), accepting inbound links, and the handshake (docs/PROTOCOL.md §6.1–6.3).
  * The configuration decides who a peer is: a link is accepted only under a name configured for
  * that peer, from an address allowed for it, with the proof its configuration asks for (the
  * shared secret's HMAC challenge–response, its pinned TLS certificate). Each peer has at most one
