@@ -3,17 +3,15 @@ import { isIP } from 'node:net';
 import { PeerSettings, SETTINGS, Settings } from '../../config/settings';
 import { compareCodePoints } from '../../domain/code-point-order';
 import { LINK_DIALER, LinkDialer } from '../../transport/link-dialer';
-import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
-import { addressOf, ConfiguredPeers, plainAddress } from './configured-peers';
+import { addressOf, ConfiguredPeers } from './configured-peers';
 import { SHARED_LINKS } from './federation-tokens';
-import { agreedCaps, CAPABILITIES, HandshakeWords, parseHandshakeWords } from './handshake-words';
-import { HandshakeTranscript, NONCE, newNonce, proofOf, proves } from './link-proof';
+import { CAPABILITIES } from './handshake-words';
+import { Completed, HANDSHAKE_TIMEOUT_MS, LinkHandshake, Offer } from './link-handshake';
 import { SharedLinks } from './shared-links';
 
 const FIRST_RETRY_MS = 1000;
 const LAST_RETRY_MS = 60_000;
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** What the federation service hears from the links. */
 export interface LinkEvents {
@@ -32,15 +30,8 @@ interface Link {
 /** A link this server dialed, waiting for FEDERATE-CONFIRM. */
 interface Dialed {
   readonly peer: PeerSettings;
-  /** Set when this server offered the extension; `nonce` only with a secret. */
-  readonly offer?: { readonly caps: string; readonly nonce?: string };
-}
-
-/** A connection that asked to become a link and still owes FEDAUTH. */
-interface Accepting {
-  readonly peer: PeerSettings;
-  readonly name: string;
-  readonly transcript: HandshakeTranscript;
+  /** Set when this server offered the handshake's extension. */
+  readonly offer?: Offer;
 }
 
 /**
@@ -62,7 +53,7 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly peers: ConfiguredPeers;
   private readonly links = new Map<PeerSettings, Link>();
   private readonly dialed = new Map<Session, Dialed>();
-  private readonly accepting = new Map<Session, Accepting>();
+  private readonly handshake: LinkHandshake;
   private readonly retryDelay = new Map<PeerSettings, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
@@ -77,6 +68,7 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     @Optional() @Inject(LINK_DIALER) private readonly dialer?: LinkDialer,
   ) {
     this.peers = new ConfiguredPeers(settings, (message) => this.log.warn(message));
+    this.handshake = new LinkHandshake(this.peers, settings.hostname, this.log, (ms, action) => this.later(ms, action));
   }
 
   /** How often claims not held are asked for: a third of the lease, at most every 2 s. */
@@ -146,105 +138,31 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     return [...this.links.values()].map((link) => link.session);
   }
 
-  /**
-   * `FEDERATE-OUT [<hostname> [key=value…]]` on a client connection. A connection from an address
-   * no peer may use stays a client; any other refusal closes it.
-   */
+  /** `FEDERATE-OUT [<hostname> [key=value…]]` on a client connection. */
   accept(session: Session, text: string): void {
-    const address = plainAddress(session.remoteAddress);
-    if (session.user !== undefined || !this.peers.mayConnect(address)) {
-      this.log.warn(`${session.id} refused a federation handshake from ${address}: not an allowed peer`);
-      return;
-    }
-    const words = parseHandshakeWords(text);
-    if (!words) return this.refuseInbound(session, address, 'an invalid hostname or a repeated key in FEDERATE-OUT');
-    const identified = this.identify(words.hostname, address);
-    if (typeof identified === 'string') return this.refuseInbound(session, address, identified);
-    const { peer, name } = identified;
-    const pinned = peer.tls?.fingerprint;
-    if (pinned && session.tlsFingerprint !== pinned) {
-      const presented = session.secure ? (session.tlsFingerprint ?? 'no certificate') : 'plain TCP';
-      return this.refuseInbound(session, address, `${name} must link over TLS with certificate ${pinned}; got ${presented}`);
-    }
-    const agreed = words.extended ? agreedCaps(words.caps) : '';
-    if (peer.secret === undefined) {
-      session.send(Reply.federateConfirm(this.hostname, words.extended ? [['ext', '1'], ...capsParam(agreed)] : undefined));
-      this.register(session, peer, name, pinned !== undefined, false, agreed);
-      return;
-    }
-    if (!words.extended || words.nonce === undefined || !NONCE.test(words.nonce)) {
-      return this.refuseInbound(
-        session,
-        address,
-        `${name} is configured with a shared secret and its FEDERATE-OUT offered no proof`,
-      );
-    }
-    const transcript: HandshakeTranscript = {
-      dialer: words.hostname,
-      acceptor: this.hostname,
-      dialerNonce: words.nonce,
-      acceptorNonce: newNonce(),
-      offered: words.capsText,
-      agreed,
-    };
-    const proof = proofOf(peer.secret, 'confirm', transcript);
-    session.role = 'accepting';
-    this.accepting.set(session, { peer, name, transcript });
-    session.send(
-      Reply.federateConfirm(this.hostname, [
-        ['ext', '1'],
-        ...capsParam(agreed),
-        ['nonce', transcript.acceptorNonce],
-        ['proof', proof],
-      ]),
-    );
-    this.later(HANDSHAKE_TIMEOUT_MS, () => {
-      if (this.accepting.delete(session)) {
-        this.log.warn(`${session.id} ${name} did not send FEDAUTH within ${HANDSHAKE_TIMEOUT_MS} ms`);
-        session.close();
-      }
-    });
+    const completed = this.handshake.accept(session, text);
+    if (completed) this.register(session, completed, false);
   }
 
-  /** `FEDAUTH <proof>`: the dialing server proves the shared secret; the link is up if it does. */
+  /** `FEDAUTH <proof>` on a connection whose FEDERATE-OUT was answered with a challenge. */
   authenticated(session: Session, proof: string): void {
-    const accepting = this.accepting.get(session);
-    if (!accepting) return;
-    this.accepting.delete(session);
-    const { peer, name, transcript } = accepting;
-    if (!proves(peer.secret as string, 'auth', transcript, proof)) {
-      return this.refuseInbound(session, plainAddress(session.remoteAddress), `${name} did not prove the shared secret`);
-    }
-    this.register(session, peer, name, true, false, transcript.agreed);
+    const completed = this.handshake.authenticated(session, proof);
+    if (completed) this.register(session, completed, false);
   }
 
   /** `FEDERATE-CONFIRM [<hostname> [key=value…]]` on a link this server dialed. */
   confirmed(session: Session, text: string): void {
     const dialed = this.dialed.get(session);
     if (!dialed) return;
-    const { peer, offer } = dialed;
-    const words = parseHandshakeWords(text);
-    const name = words?.hostname === '' ? this.peers.defaultName(peer) : words?.hostname;
-    if (!words || name === undefined || this.peers.named(name) !== peer) {
-      const expected = this.peers.namesOf(peer).join(' or ');
-      const announced = words ? JSON.stringify(words.hostname) : 'an invalid hostname';
-      return this.refuseDialed(session, peer, `it announced ${announced}, but the configuration names it ${expected}`);
-    }
-    const agreed = offer && words.extended ? agreedCaps(words.caps.filter((cap) => offer.caps.split(',').includes(cap))) : '';
-    if (peer.secret !== undefined) {
-      if (!this.provedByAcceptor(peer.secret, offer, words, name)) {
-        return this.refuseDialed(session, peer, `${name} did not prove the shared secret`);
-      }
-      const transcript = this.dialerTranscript(offer, words, name);
-      session.send(Reply.fedAuth(proofOf(peer.secret, 'auth', transcript)));
-    }
-    this.retryDelay.delete(peer);
-    this.register(session, peer, name, peer.secret !== undefined || peer.tls !== undefined, true, agreed);
+    const completed = this.handshake.confirmed(session, dialed.peer, dialed.offer, text);
+    if (!completed) return;
+    this.retryDelay.delete(dialed.peer);
+    this.register(session, completed, true);
   }
 
   /** A connection ended: forget its link, and dial again if the peer has none left. */
   closed(session: Session): void {
-    this.accepting.delete(session);
+    this.handshake.forget(session);
     const dialed = this.dialed.get(session);
     this.dialed.delete(session);
     const peer = dialed?.peer ?? (session.peer === undefined ? undefined : this.peers.named(session.peer));
@@ -260,27 +178,13 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** The configured peer a FEDERATE-OUT names, or why it is refused. */
-  private identify(hostname: string, address: string): { peer: PeerSettings; name: string } | string {
-    if (hostname === '') {
-      const owners = this.peers.ownersOf(address);
-      if (owners.length === 1) return { peer: owners[0], name: this.peers.defaultName(owners[0]) };
-      return 'FEDERATE-OUT named no hostname, and the address is not that of exactly one configured peer';
-    }
-    if (hostname === this.hostname) return `it claimed this server's own name ${hostname}`;
-    const peer = this.peers.named(hostname);
-    if (!peer) return `${JSON.stringify(hostname)} is not the name of a configured peer`;
-    if (!this.peers.mayConnectAs(peer, address)) return `${hostname} is configured at another address (${addressOf(peer)})`;
-    return { peer, name: hostname };
-  }
-
   /**
    * A peer's link: the first one; or one that replaces it, when proven where the other is not.
    * Two links of equal standing (both servers dialed at once) keep the one dialed by the server
    * whose hostname comes first, so both ends keep the same connection; a peer that dials again
    * while its old link lingers replaces it.
    */
-  private register(session: Session, peer: PeerSettings, name: string, proven: boolean, dialedByUs: boolean, caps: string): void {
+  private register(session: Session, { peer, name, proven, caps }: Completed, dialedByUs: boolean): void {
     const existing = this.links.get(peer);
     if (existing && !this.replaces({ session, proven, dialedByUs }, existing)) {
       this.log.log(`${session.id} closing a second link to ${name}: ${existing.session.id} is kept`);
@@ -316,33 +220,6 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     return newcomer.dialedByUs === weComeFirst;
   }
 
-  private provedByAcceptor(secret: string, offer: Dialed['offer'], words: HandshakeWords, name: string): boolean {
-    if (!offer?.nonce || !words.extended || words.nonce === undefined || words.proof === undefined) return false;
-    if (!NONCE.test(words.nonce)) return false;
-    return proves(secret, 'confirm', this.dialerTranscript(offer, words, name), words.proof);
-  }
-
-  private dialerTranscript(offer: Dialed['offer'], words: HandshakeWords, name: string): HandshakeTranscript {
-    return {
-      dialer: this.hostname,
-      acceptor: name,
-      dialerNonce: offer?.nonce ?? '',
-      acceptorNonce: words.nonce ?? '',
-      offered: offer?.caps ?? '',
-      agreed: words.capsText,
-    };
-  }
-
-  private refuseInbound(session: Session, address: string, reason: string): void {
-    this.log.warn(`${session.id} refused a link from ${address}: ${reason}`);
-    session.close();
-  }
-
-  private refuseDialed(session: Session, peer: PeerSettings, reason: string): void {
-    this.log.warn(`${session.id} refused the link to ${addressOf(peer)}: ${reason}`);
-    session.close();
-  }
-
   private async dial(peer: PeerSettings): Promise<void> {
     if (this.stopped || !this.dialer || this.links.has(peer)) return;
     if (this.shared && !(await this.holdsDial(peer))) {
@@ -358,17 +235,9 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
         localAddress,
         ...(peer.tls ? { tls: peer.tls } : {}),
       });
-      const extended = peer.secret !== undefined || (peer.extensions ?? peer.tls !== undefined);
-      const offer = extended
-        ? { caps: CAPABILITIES.join(','), ...(peer.secret === undefined ? {} : { nonce: newNonce() }) }
-        : undefined;
+      const { reply, offer } = this.handshake.open(peer);
       this.dialed.set(session, { peer, offer });
-      session.send(
-        Reply.federateOut(
-          this.hostname,
-          offer ? [['ext', '1'], ...capsParam(offer.caps), ...nonceParam(offer.nonce)] : undefined,
-        ),
-      );
+      session.send(reply);
       this.later(HANDSHAKE_TIMEOUT_MS, () => {
         if (session.role === 'dialing') {
           this.log.warn(`${addressOf(peer)} did not confirm the federation handshake`);
@@ -460,12 +329,4 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     timer.unref();
     this.timers.add(timer);
   }
-}
-
-function capsParam(caps: string): Array<[string, string]> {
-  return caps === '' ? [] : [['caps', caps]];
-}
-
-function nonceParam(nonce: string | undefined): Array<[string, string]> {
-  return nonce === undefined ? [] : [['nonce', nonce]];
 }
