@@ -152,6 +152,19 @@ describe('who a peer is comes from the configuration (docs/PROTOCOL.md §6.1)', 
     await alice.expectLine('RECV alice room:server-b still linked');
   });
 
+  test('200 short-lived links under made-up names leave no channel behind', async () => {
+    const { server, bea } = await channelServer([{ host: FAKE, port: 1, hostname: 'server-x' }]);
+    for (let index = 0; index < 200; index++) {
+      const intruder = await connect(server, `intruder${index}`, FAKE);
+      intruder.send(`FEDERATE-OUT made-up-${index}.example`);
+      intruder.send(`FEDCHANNELS a${index}, b${index}`);
+      intruder.send(`FEDNEW c${index}`);
+      await intruder.expectClosed();
+    }
+    await run(bea, 'CHANNELS', 'RESULT CHANNELS room');
+    await loggedLine('"made-up-199.example" is not the name of a configured peer');
+  });
+
   test('a peer this server dialed that confirms under another name is refused, then accepted when it gives its configured name', async () => {
     const peer = await fake();
     await start(A, 'server-a', [{ host: FAKE, port: peer.port, hostname: 'server-x' }]);
