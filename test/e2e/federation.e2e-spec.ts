@@ -64,6 +64,14 @@ async function linkedToSilentPeer(): Promise<{ server1: TestServer; link: LineCl
   return { server1, link };
 }
 
+/** Two servers on A and B that list each other under their names. */
+async function linkedPair(nameA: string, nameB: string): Promise<[TestServer, TestServer]> {
+  const [portA, portB] = [await freePort(A), await freePort(B)];
+  const serverA = await start({ address: A, port: portA, hostname: nameA, peers: [{ host: B, port: portB, hostname: nameB }] });
+  const serverB = await start({ address: B, port: portB, hostname: nameB, peers: [{ host: A, port: portA, hostname: nameA }] });
+  return [serverA, serverB];
+}
+
 afterEach(async () => {
   for (const each of clients) each.close();
   for (const each of fakes) each.close();
@@ -132,19 +140,7 @@ describe('the flow of docs/PROTOCOL.md §6.6, line by line', () => {
 
 describe('federated servers', () => {
   test('two servers that list each other: the §5 example end to end, and FEDNEW both ways', async () => {
-    const [portA, portB] = [await freePort(A), await freePort(B)];
-    const server1 = await start({
-      address: A,
-      port: portA,
-      hostname: 'server1.com',
-      peers: [{ host: B, port: portB, hostname: 'server2.com' }],
-    });
-    const server2 = await start({
-      address: B,
-      port: portB,
-      hostname: 'server2.com',
-      peers: [{ host: A, port: portA, hostname: 'server1.com' }],
-    });
+    const [server1, server2] = await linkedPair('server1.com', 'server2.com');
     const alice = await loggedIn(server2, B, 'alice');
     const bob = await loggedIn(server1, A, 'bob');
     await run([alice, 'CREATE helloworld', 'RESULT CREATE helloworld 1'], [alice, 'JOIN helloworld', 'RESULT JOIN helloworld 1']);
@@ -216,19 +212,7 @@ describe('federated servers', () => {
   });
 
   test('a server restart: the link, the channel list, durable remote memberships and the message flow come back', async () => {
-    const [portA, portB] = [await freePort(A), await freePort(B)];
-    const serverA = await start({
-      address: A,
-      port: portA,
-      hostname: 'server-a',
-      peers: [{ host: B, port: portB, hostname: 'server-b' }],
-    });
-    const serverB = await start({
-      address: B,
-      port: portB,
-      hostname: 'server-b',
-      peers: [{ host: A, port: portA, hostname: 'server-a' }],
-    });
+    const [serverA, serverB] = await linkedPair('server-a', 'server-b');
     const bea = await loggedIn(serverB, B, 'bea');
     let alice = await loggedIn(serverA, A, 'alice');
     await run([bea, 'CREATE room', 'RESULT CREATE room 1'], [bea, 'JOIN room', 'RESULT JOIN room 1']);
@@ -273,19 +257,7 @@ describe('federated servers', () => {
 describe('a client that half-closes after a remote request', () => {
   /** server1 (bob's) and server2 (the channel's), alice in `room` on server2, bob logged in on server1. */
   async function pair(): Promise<{ alice: LineClient; bob: LineClient }> {
-    const [portA, portB] = [await freePort(A), await freePort(B)];
-    const server1 = await start({
-      address: A,
-      port: portA,
-      hostname: 'server1.com',
-      peers: [{ host: B, port: portB, hostname: 'server2.com' }],
-    });
-    const server2 = await start({
-      address: B,
-      port: portB,
-      hostname: 'server2.com',
-      peers: [{ host: A, port: portA, hostname: 'server1.com' }],
-    });
+    const [server1, server2] = await linkedPair('server1.com', 'server2.com');
     const alice = await loggedIn(server2, B, 'alice');
     await run([alice, 'CREATE room', 'RESULT CREATE room 1'], [alice, 'JOIN room', 'RESULT JOIN room 1']);
     const bob = await loggedIn(server1, A, 'bob');
