@@ -161,55 +161,50 @@ describe('federated servers', () => {
     await run([bob, 'SAY nosuch:server2.com hi', 'RESULT SAY 0']);
   });
 
-  test('three servers: users of A and C in a channel of B each see the others as their server names them', async () => {
-    const [portA, portB, portC] = [await freePort(A), await freePort(B), await freePort(C)];
-    const serverA = await start({
-      address: A,
-      port: portA,
-      hostname: 'server-a',
-      peers: [{ host: B, port: portB, hostname: 'server-b' }],
-    });
-    const serverB = await start({
-      address: B,
-      port: portB,
-      hostname: 'server-b',
-      peers: [
-        { host: A, port: portA, hostname: 'server-a' },
-        { host: C, port: portC, hostname: 'server-c' },
-      ],
-    });
-    const serverC = await start({
-      address: C,
-      port: portC,
-      hostname: 'server-c',
-      peers: [{ host: B, port: portB, hostname: 'server-b' }],
-    });
-    const bea = await loggedIn(serverB, B, 'bea');
-    const alice = await loggedIn(serverA, A, 'alice');
-    const carol = await loggedIn(serverC, C, 'carol');
-    await run([bea, 'CREATE room', 'RESULT CREATE room 1'], [bea, 'JOIN room', 'RESULT JOIN room 1']);
-    await channelsBecome(alice, 'RESULT CHANNELS room:server-b');
-    await channelsBecome(carol, 'RESULT CHANNELS room:server-b');
-    await run(
-      [alice, 'JOIN room:server-b', 'RESULT JOIN room:server-b 1'],
-      [carol, 'JOIN room:server-b', 'RESULT JOIN room:server-b 1'],
-    );
+  // Plain peers get one FEDRECV per member; peers that agree `cast` one FEDCAST per server (§6.4).
+  test.each([
+    ['one FEDRECV per member', false],
+    ['one FEDCAST per server', true],
+  ])(
+    'three servers, %s: users of A and C in a channel of B each see the others as their server names them',
+    async (_, extensions) => {
+      const [portA, portB, portC] = [await freePort(A), await freePort(B), await freePort(C)];
+      const peer = (host: string, port: number, hostname: string) => ({ host, port, hostname, extensions });
+      const serverA = await start({ address: A, port: portA, hostname: 'server-a', peers: [peer(B, portB, 'server-b')] });
+      const serverB = await start({
+        address: B,
+        port: portB,
+        hostname: 'server-b',
+        peers: [peer(A, portA, 'server-a'), peer(C, portC, 'server-c')],
+      });
+      const serverC = await start({ address: C, port: portC, hostname: 'server-c', peers: [peer(B, portB, 'server-b')] });
+      const bea = await loggedIn(serverB, B, 'bea');
+      const alice = await loggedIn(serverA, A, 'alice');
+      const carol = await loggedIn(serverC, C, 'carol');
+      await run([bea, 'CREATE room', 'RESULT CREATE room 1'], [bea, 'JOIN room', 'RESULT JOIN room 1']);
+      await channelsBecome(alice, 'RESULT CHANNELS room:server-b');
+      await channelsBecome(carol, 'RESULT CHANNELS room:server-b');
+      await run(
+        [alice, 'JOIN room:server-b', 'RESULT JOIN room:server-b 1'],
+        [carol, 'JOIN room:server-b', 'RESULT JOIN room:server-b 1'],
+      );
 
-    alice.send('SAY room:server-b hi from A');
-    await alice.expectLine('RECV alice room:server-b hi from A');
-    await bea.expectLine('RECV alice@server-a room hi from A');
-    await carol.expectLine('RECV alice@server-a room:server-b hi from A');
+      alice.send('SAY room:server-b hi from A');
+      await alice.expectLine('RECV alice room:server-b hi from A');
+      await bea.expectLine('RECV alice@server-a room hi from A');
+      await carol.expectLine('RECV alice@server-a room:server-b hi from A');
 
-    carol.send('SAY room:server-b hi from C');
-    await carol.expectLine('RECV carol room:server-b hi from C');
-    await bea.expectLine('RECV carol@server-c room hi from C');
-    await alice.expectLine('RECV carol@server-c room:server-b hi from C');
+      carol.send('SAY room:server-b hi from C');
+      await carol.expectLine('RECV carol room:server-b hi from C');
+      await bea.expectLine('RECV carol@server-c room hi from C');
+      await alice.expectLine('RECV carol@server-c room:server-b hi from C');
 
-    bea.send('SAY room hi from B');
-    await bea.expectLine('RECV bea room hi from B');
-    await alice.expectLine('RECV bea@server-b room:server-b hi from B');
-    await carol.expectLine('RECV bea@server-b room:server-b hi from B');
-  });
+      bea.send('SAY room hi from B');
+      await bea.expectLine('RECV bea room hi from B');
+      await alice.expectLine('RECV bea@server-b room:server-b hi from B');
+      await carol.expectLine('RECV bea@server-b room:server-b hi from B');
+    },
+  );
 
   test('a server restart: the link, the channel list, durable remote memberships and the message flow come back', async () => {
     const [serverA, serverB] = await linkedPair('server-a', 'server-b');
