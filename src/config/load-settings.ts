@@ -80,7 +80,22 @@ export function loadSettings(launch: LaunchArguments, env: Environment): Setting
     }
     throw new ConfigurationError(`${sourceOf(key, sources) ?? path ?? 'configuration'}: ${key}: ${issue.message}`);
   }
-  return withDefaults(parsed.data, launch.port);
+  try {
+    return withDefaults(parsed.data, launch.port);
+  } catch (error) {
+    if (!(error instanceof KeyProblem)) throw error;
+    throw new ConfigurationError(`${sourceOf(error.key, sources) ?? path ?? 'configuration'}: ${error.key}: ${error.problem}`);
+  }
+}
+
+/** A problem with a key found once the values are known: reported with where the key was set. */
+class KeyProblem extends Error {
+  constructor(
+    readonly key: string,
+    readonly problem: string,
+  ) {
+    super(`${key}: ${problem}`);
+  }
 }
 
 type Issue = z.core.$ZodIssue;
@@ -164,7 +179,7 @@ function peerSettings(input: PeerInput, index: number): PeerSettings {
   const { host, port } = parsePeer(input.address) as PeerAddress;
   const key = `federation.peers.${index}`;
   if (input.secret !== undefined && input.secretFile !== undefined) {
-    throw new ConfigurationError(`${key}: give secret or secretFile, not both`);
+    throw new KeyProblem(key, 'give secret or secretFile, not both');
   }
   const secret = input.secretFile === undefined ? input.secret : readSecretFile(input.secretFile, key);
   return {
@@ -191,14 +206,14 @@ function checkPeers(peers: readonly PeerSettings[], hostname: string, haveCertif
   peers.forEach((peer, index) => {
     const key = `federation.peers.${index}`;
     const name = peer.hostname ?? `${peer.host}:${peer.port}`;
-    if (name === hostname) throw new ConfigurationError(`${key}: ${JSON.stringify(name)} is this server's own hostname`);
+    if (name === hostname) throw new KeyProblem(key, `${JSON.stringify(name)} is this server's own hostname`);
     const earlier = named.get(name);
     if (earlier !== undefined) {
-      throw new ConfigurationError(`${key}: ${JSON.stringify(name)} is already the name of federation.peers.${earlier}`);
+      throw new KeyProblem(key, `${JSON.stringify(name)} is already the name of federation.peers.${earlier}`);
     }
     named.set(name, index);
     if (peer.tls && !haveCertificate) {
-      throw new ConfigurationError(`${key}.tls: a TLS link needs this server's certificate (tls.certFile and tls.keyFile)`);
+      throw new KeyProblem(`${key}.tls`, "a TLS link needs this server's certificate (tls.certFile and tls.keyFile)");
     }
   });
 }
@@ -208,11 +223,11 @@ function tlsSettings(input: SettingsInput['tls']): Settings['tls'] {
   if (!input) return undefined;
   const { certFile, keyFile, port = 0 } = input;
   if (certFile === undefined && keyFile === undefined) {
-    if (port !== 0) throw new ConfigurationError('tls.port: a TLS port needs tls.certFile and tls.keyFile');
+    if (port !== 0) throw new KeyProblem('tls.port', 'a TLS port needs tls.certFile and tls.keyFile');
     return undefined;
   }
-  if (certFile === undefined) throw new ConfigurationError('tls.certFile: tls.keyFile is set, so the certificate is needed too');
-  if (keyFile === undefined) throw new ConfigurationError('tls.keyFile: tls.certFile is set, so the private key is needed too');
+  if (certFile === undefined) throw new KeyProblem('tls.certFile', 'tls.keyFile is set, so the certificate is needed too');
+  if (keyFile === undefined) throw new KeyProblem('tls.keyFile', 'tls.certFile is set, so the private key is needed too');
   return { certFile, keyFile, port };
 }
 

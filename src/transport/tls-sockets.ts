@@ -53,7 +53,10 @@ export function connectPinned(target: DialTarget, fingerprint: string, certifica
         resolve(socket);
         return;
       }
-      socket.destroy();
+      // Ended rather than destroyed, so the peer's side of the handshake completes and it sees a close, not a stall.
+      socket.once('error', () => undefined);
+      socket.end();
+      setTimeout(() => socket.destroy(), 2000).unref();
       const got = presented === undefined ? 'the peer presented no certificate' : `got ${presented}`;
       reject(new Error(`certificate fingerprint mismatch: expected ${expected}, ${got}`));
     });

@@ -88,6 +88,18 @@ describe('peer entries (docs/PROTOCOL.md §6.1)', () => {
     ).toContain('is already the name of federation.peers.0');
   });
 
+  test('a problem found once the values are known names where the key was set', () => {
+    const path = file(
+      'federation:\n  peers:\n    - { address: "h:1", hostname: b.example }\n    - { address: "g:2", hostname: b.example }\n',
+    );
+    expect(() => loadSettings({ configurationPath: path }, {})).toThrow(
+      `${path}: federation.peers.1: "b.example" is already the name of federation.peers.0`,
+    );
+    expect(() => loadSettings({}, { TLS_PORT: '4443' })).toThrow(
+      'environment variable TLS_PORT: tls.port: a TLS port needs tls.certFile and tls.keyFile',
+    );
+  });
+
   test('tls needs both files, and a TLS port needs them', () => {
     expect(refusal('tls: { certFile: /c.pem }\n')).toContain('tls.keyFile');
     expect(refusal('tls: { port: 4443 }\n')).toContain('tls.port: a TLS port needs tls.certFile and tls.keyFile');

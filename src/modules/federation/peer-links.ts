@@ -239,7 +239,8 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
       this.dialed.set(session, { peer, offer });
       session.send(reply);
       this.later(HANDSHAKE_TIMEOUT_MS, () => {
-        if (session.role === 'dialing') {
+        // Still waiting: not confirmed, and not refused or closed meanwhile.
+        if (session.role === 'dialing' && this.dialed.has(session)) {
           this.log.warn(`${addressOf(peer)} did not confirm the federation handshake`);
           session.close();
         }
