@@ -9,6 +9,7 @@ import { LineServer } from '../../src/transport/line-server';
 import { CommandSyntax, SYNTAX_EXTRA } from '../../src/transport/command';
 import { LineContext } from '../../src/transport/line-context';
 import { Reply } from '../../src/transport/replies';
+import { SESSION_CLOSED } from '../../src/transport/session';
 import { ServerCertificate } from '../../src/transport/tls-certificate';
 import { testDatabases } from './harness/databases';
 import { eventually, freePort } from './harness/federation';
@@ -183,6 +184,8 @@ async function startTransport(certificate?: TestCertificate) {
     false,
     { [SYNTAX_EXTRA]: syntax },
   );
+  // As the app does, it hears every connection's end (a link refused for its certificate ends too).
+  transport.addHandler(SESSION_CLOSED, () => Promise.resolve(), true);
   started(
     transport,
     () => 'TLS test transport',
