@@ -293,7 +293,10 @@ async function sayThroughFault(
   return { faultAt, readyAt };
 }
 
-/** A federation peer that confirms every handshake, and keeps the links that are still open. */
+/**
+ * A federation peer that confirms every handshake under its address, the name a peer listed in
+ * `CHAT_PEERS` holds (docs/PROTOCOL.md §6.1), and keeps the links that are still open.
+ */
 class ConfirmingPeer {
   private readonly server: Server;
   readonly open = new Set<Socket>();
@@ -301,7 +304,7 @@ class ConfirmingPeer {
   mostAtOnce = 0;
   confirmed = 0;
 
-  private constructor(private readonly hostname: string) {
+  private constructor() {
     this.server = createServer((socket) => {
       socket.on('error', () => undefined);
       let buffered = '';
@@ -311,7 +314,7 @@ class ConfirmingPeer {
         buffered = lines.pop() as string;
         // §6.2: FEDERATE-OUT <hostname> is answered with FEDERATE-CONFIRM <hostname>, then FEDCHANNELS.
         if (lines.some((line) => /^(FEDERATE-OUT|FEDERATEOUT|FEDOUT)\b/.test(line)) && !this.open.has(socket)) {
-          socket.write(`FEDERATE-CONFIRM ${this.hostname}\nFEDCHANNELS \n`);
+          socket.write(`FEDERATE-CONFIRM 127.0.0.1:${this.port}\nFEDCHANNELS \n`);
           this.open.add(socket);
           this.confirmed++;
           this.mostAtOnce = Math.max(this.mostAtOnce, this.open.size);
@@ -321,8 +324,8 @@ class ConfirmingPeer {
     });
   }
 
-  static async listen(hostname: string): Promise<ConfirmingPeer> {
-    const peer = new ConfirmingPeer(hostname);
+  static async listen(): Promise<ConfirmingPeer> {
+    const peer = new ConfirmingPeer();
     await new Promise<void>((resolve) => peer.server.listen(0, '127.0.0.1', resolve));
     started(
       peer,
@@ -378,7 +381,7 @@ clusterDescribe(`the link to a federation peer is held by one instance at a time
   // CLUSTER_LEASE_MS also bounds "the peer links it holds": one instance dials each peer; when it
   // dies, another takes the link over within the lease and a redial.
   test('one live link from the cluster; after kill9 of its holder another instance links within lease + retry', async () => {
-    const peer = await ConfirmingPeer.listen('fake.test');
+    const peer = await ConfirmingPeer.listen();
     const redis = await RedisServer.start();
     const cluster = await Cluster.start({
       instances: 3,

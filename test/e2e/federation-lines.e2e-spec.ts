@@ -27,14 +27,14 @@ describe.each(testDatabases())('lines from a channel’s server, checked ($name)
   afterAll(() => database.dispose());
 
   /** server-a linked to server-x, which has the channel `bchan`; limits as given. */
-  async function linked(limits: Partial<Settings['limits']> = {}): Promise<void> {
+  async function linked(limits: Partial<Settings['limits']> = {}, requestTimeoutMs = 500): Promise<void> {
     const peer = await FakePeer.listen(FAKE);
     others.push(peer);
     server = await TestServer.start(await database.fresh(), {
       host: A,
       port: await freePort(A),
       hostname: 'server-a',
-      federation: { peers: [{ host: FAKE, port: peer.port, hostname: 'server-x' }], acceptFrom: 'listed', requestTimeoutMs: 500 },
+      federation: { peers: [{ host: FAKE, port: peer.port, hostname: 'server-x' }], acceptFrom: 'listed', requestTimeoutMs },
       limits,
     });
     link = await peer.nextLink();
@@ -148,8 +148,9 @@ describe.each(testDatabases())('lines from a channel’s server, checked ($name)
   });
 
   test('60,000 FEDNEW: the first limits.channelsPerPeer are kept, the rest refused in one warning, CHANNELS answered in full', async () => {
-    // A small send queue: the CHANNELS reply alone is larger than it.
-    await linked({ sendQueueBytes: 8192 });
+    // A small send queue: the CHANNELS reply alone is larger than it. The JOIN's answer comes in
+    // behind whatever is left of the flood on the link, so it may wait longer than usual.
+    await linked({ sendQueueBytes: 8192 }, 30_000);
     const alice = await user('alice');
     await channelsBecome(alice, 'RESULT CHANNELS bchan:server-x');
     link.write(Array.from({ length: 60_000 }, (_, index) => `FEDNEW c${index}\n`).join(''));
