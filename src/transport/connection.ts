@@ -130,6 +130,17 @@ export class Connection implements Session {
     this.deliver(encode(reply));
   }
 
+  /**
+   * Sends the reply to one of this connection's own commands once every answer owed to an earlier
+   * command has gone out (a SAY's own RECV coming back through the cluster bus or from a peer, or
+   * its bound passed). A client therefore reads outcomes in the order of its commands: the
+   * `RESULT SAY 0` of one SAY never overtakes the RECV that confirms the SAY before it.
+   */
+  async answer(reply: Reply): Promise<void> {
+    if (this.holds > 0) await this.released();
+    this.send(reply);
+  }
+
   /** Queues one serialized protocol line (ending in LF); many connections may share one buffer. */
   deliver(line: string | Uint8Array): void {
     if (this.socketClosed || !this.socket.writable) return;

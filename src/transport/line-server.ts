@@ -273,7 +273,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     }
     if (outcome.kind === 'refused') {
       this.count(outcome.verb, 'failed');
-      if (outcome.failure) connection.send(outcome.failure);
+      if (outcome.failure) await connection.answer(outcome.failure);
       return;
     }
     const { command, failure } = outcome;
@@ -281,12 +281,12 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     try {
       const reply = await this.run(handler, command, connection);
       this.count(command.verb, reply?.kind === 'result' && !reply.ok ? 'failed' : 'ok');
-      if (reply) connection.send(reply);
+      if (reply) await connection.answer(reply);
     } catch (error) {
       const expected = error instanceof Refusal;
       this.count(command.verb, expected ? 'failed' : 'error');
       if (!expected) this.logFailure(connection, command.verb, error);
-      if (failure) connection.send(failure);
+      if (failure) await connection.answer(failure);
     }
   }
 

@@ -8,7 +8,7 @@ import { LocalPresence } from '../../src/modules/presence/presence';
 import { Connection } from '../../src/transport/connection';
 import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
 import { Frame } from '../../src/transport/line-framer';
-import { serialize } from '../../src/transport/replies';
+import { Reply, serialize } from '../../src/transport/replies';
 import { Session } from '../../src/transport/session';
 
 interface Owed {
@@ -97,6 +97,28 @@ describe('Connection: answers owed after a command was handled', () => {
     onCommand = () => undefined;
     client.end('CHANNELS\n');
     expect(await finWithin(2000)).toBe(true);
+  });
+
+  it("a later command's reply waits for the answer owed to an earlier one, so outcomes arrive in command order", async () => {
+    const echo = owed();
+    onCommand = (session, line) => {
+      if (line === 'SAY load one') session.awaitSettled(echo.promise);
+      else void session.answer(Reply.result('SAY', false));
+    };
+    client.write('SAY load one\nSAY load two\n');
+    await delay(100);
+    expect(received).toBe('');
+    connection.deliver('RECV alice load one\n');
+    echo.settle();
+    await delay(100);
+    expect(received).toBe('RECV alice load one\nRESULT SAY 0\n');
+  });
+
+  it('a reply waits for no hold when none is owed', async () => {
+    onCommand = (session) => void session.answer(Reply.result('SAY', false));
+    client.write('SAY load two\n');
+    await delay(100);
+    expect(received).toBe('RESULT SAY 0\n');
   });
 
   it('a client gone at once (a FIN, like a half-close) is closed once the hold settles, and later holds are ignored', async () => {
