@@ -7,6 +7,7 @@ import { SETTINGS, Settings } from '../../config/settings';
 import { isUniqueViolation } from '../../database/unique-violation';
 import { ConcurrencyLimit } from '../../domain/concurrency-limit';
 import { isLoopback } from '../../domain/loopback';
+import { nameRisk } from '../../domain/name-safety';
 import { isValidPassword, isValidUserName } from '../../domain/names';
 import { Session } from '../../transport/session';
 import { CLUSTER } from '../cluster/cluster.module';
@@ -54,7 +55,7 @@ export class AuthService implements OnModuleInit {
       if (await reached(this.registrations, address, registrationsPerMinute)) return false;
       if (!(await recorded(this.registrations, address))) return false;
     }
-    if (!isValidUserName(name) || !isValidPassword(password)) return false;
+    if (!isValidUserName(name) || !isValidPassword(password) || nameRisk(name) !== undefined) return false;
     if (await this.users.existsBy({ name })) return false;
     const passwordHash = await this.bcrypt.run(() => hash(password, this.settings.bcryptCost));
     try {

@@ -4,6 +4,7 @@ import { Repository } from 'typeorm';
 import { SETTINGS, Settings } from '../../config/settings';
 import { isUniqueViolation } from '../../database/unique-violation';
 import { sortByCodePoint } from '../../domain/code-point-order';
+import { nameRisk } from '../../domain/name-safety';
 import { isValidChannelName } from '../../domain/names';
 import { parseChannelRef, parseUserRef, Qualified } from '../../domain/qualified-names';
 import { Reply } from '../../transport/replies';
@@ -69,7 +70,8 @@ export class ChannelsService implements OnModuleInit {
 
   /** False when the name is invalid or the channel exists. The creator is not joined. */
   async create(name: string): Promise<boolean> {
-    if (!isValidChannelName(name) || !(await this.caughtUp()) || this.directory.has(name)) return false;
+    if (!isValidChannelName(name) || nameRisk(name) !== undefined) return false;
+    if (!(await this.caughtUp()) || this.directory.has(name)) return false;
     let id: number;
     try {
       const { identifiers } = await this.channels.insert({ name });
