@@ -1,6 +1,10 @@
+import { Logger } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
+import { ConfiguredPeers } from '../../src/modules/federation/configured-peers';
 import { agreedCaps, parseHandshakeWords } from '../../src/modules/federation/handshake-words';
+import { LinkHandshake } from '../../src/modules/federation/link-handshake';
 import { HandshakeTranscript, newNonce, NONCE, proofOf, proves } from '../../src/modules/federation/link-proof';
+import { Session } from '../../src/transport/session';
 
 const transcript: HandshakeTranscript = {
   dialer: 'a.example',
@@ -60,5 +64,29 @@ describe('the proof', () => {
     const [first, second] = [newNonce(), newNonce()];
     expect(first).toMatch(NONCE);
     expect(first).not.toBe(second);
+  });
+});
+
+describe('FEDERATE-OUT from a client that may not link', () => {
+  test('a flood is logged once, then summed up when the connection closes; the connection stays a client', () => {
+    const warnings: string[] = [];
+    const log = { warn: (message: string) => warnings.push(message) } as unknown as Logger;
+    const peers = { mayConnect: () => false } as unknown as ConfiguredPeers;
+    const handshake = new LinkHandshake(peers, 'server1.com', log, () => undefined);
+    let closed = 0;
+    const session = {
+      id: 'c7',
+      remoteAddress: '203.0.113.9',
+      role: 'client',
+      close: () => closed++,
+    } as unknown as Session;
+    for (let i = 0; i < 500; i++) expect(handshake.accept(session, 'evil.example')).toBeUndefined();
+    expect(warnings).toEqual(['c7 refused a federation handshake from 203.0.113.9: not an allowed peer']);
+    expect(closed).toBe(0);
+    handshake.forget(session);
+    expect(warnings).toEqual([
+      'c7 refused a federation handshake from 203.0.113.9: not an allowed peer',
+      'c7 refused 499 more FEDERATE-OUT from 203.0.113.9 before it closed',
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import { Session } from '../../transport/session';
 import { addressOf, ConfiguredPeers, plainAddress } from './configured-peers';
 import { agreedCaps, CAPABILITIES, HandshakeWords, parseHandshakeWords } from './handshake-words';
 import { HandshakeTranscript, NONCE, newNonce, proofOf, proves } from './link-proof';
+import { Refusals } from './refusals';
 
 /** How long a dialled peer has to confirm, and an accepted one to send FEDAUTH. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -43,13 +44,17 @@ type Words = ReadonlyArray<readonly [string, string]>;
  */
 export class LinkHandshake {
   private readonly accepting = new Map<Session, Accepting>();
+  /** A client that keeps sending FEDERATE-OUT from an address no peer may use is logged in summary. */
+  private readonly refusals: Refusals;
 
   constructor(
     private readonly peers: ConfiguredPeers,
     private readonly hostname: string,
     private readonly log: Logger,
     private readonly later: (ms: number, action: () => void) => void,
-  ) {}
+  ) {
+    this.refusals = new Refusals(log);
+  }
 
   /** The FEDERATE-OUT to send a dialled peer, and what it offered. */
   open(peer: PeerSettings): { reply: Reply; offer?: Offer } {
@@ -71,7 +76,8 @@ export class LinkHandshake {
   accept(session: Session, text: string): Completed | undefined {
     const address = plainAddress(session.remoteAddress);
     if (session.user !== undefined || !this.peers.mayConnect(address)) {
-      this.log.warn(`${session.id} refused a federation handshake from ${address}: not an allowed peer`);
+      const why = session.user === undefined ? 'not an allowed peer' : 'a logged-in client connection';
+      this.refusals.refuse({ id: session.id, peer: address }, 'FEDERATE-OUT', 'a federation handshake', why);
       return undefined;
     }
     const words = parseHandshakeWords(text);
@@ -155,6 +161,7 @@ export class LinkHandshake {
   /** A connection ended before its handshake did. */
   forget(session: Session): void {
     this.accepting.delete(session);
+    this.refusals.linkClosed(session);
   }
 
   /** The configured peer a FEDERATE-OUT names, or why it is refused. */
