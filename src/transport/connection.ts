@@ -4,6 +4,7 @@ import { Frame, LineFramer } from './line-framer';
 import { encode, Reply } from './replies';
 import { Session, SessionRole } from './session';
 import { TokenBucket } from './token-bucket';
+import { ErrorStage } from './transport-status';
 
 export interface ConnectionOptions {
   readonly maxLineBytes: number;
@@ -19,10 +20,12 @@ export interface ConnectionOptions {
   readonly sendQueueBytes: number;
 }
 
-/** What the server does with a connection's frames and with its end. */
+/** What the server does with a connection's frames, with its end, and with an unexpected error. */
 export interface ConnectionHandlers {
   dispatch(connection: Connection, frame: Frame): Promise<void>;
   closed(connection: Connection): Promise<void>;
+  /** Logs and counts an error the connection caught; without it, such errors are only survived. */
+  failed?(connection: Connection, stage: ErrorStage, error: unknown): void;
 }
 
 const CLOSED = Symbol('closed');
@@ -34,10 +37,6 @@ type QueueItem = Frame | typeof CLOSED;
  * several SAYs read at once, a reply and a RECV) leave in one system call.
  */
 const corked: Connection[] = [];
-
-function flushAll(): void {
-  for (const connection of corked.splice(0)) connection.flush();
-}
 
 /**
  * One client socket. Its frames are handled strictly one after another, so replies leave in the
@@ -100,9 +99,10 @@ export class Connection implements Session {
     if (limited) this.bucket = new TokenBucket(options.commandsPerSecond, options.commandBurst);
     this.idleLimit = setTimeout(() => this.onIdle(), options.unauthenticatedIdleMs);
     this.idleLimit.unref();
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
-    socket.on('close', () => this.onClose());
+    // An error thrown from a socket's event handler would end the process: each is caught here.
+    socket.on('data', (chunk: Buffer) => this.guard('frame', () => this.onData(chunk)));
+    socket.on('end', () => this.guard('socket', () => this.onEnd()));
+    socket.on('close', () => this.guard('socket', () => this.onClose()));
     // Reset or write errors: 'close' follows and does the cleanup.
     socket.on('error', (error: NodeJS.ErrnoException) => (this.closeReason ??= error.code ?? error.message));
   }
@@ -141,17 +141,36 @@ export class Connection implements Session {
     this.send(reply);
   }
 
-  /** Queues one serialized protocol line (ending in LF); many connections may share one buffer. */
+  /**
+   * Queues one serialized protocol line (ending in LF); many connections may share one buffer.
+   * Never throws: a line handed to many connections reaches the others when one of them fails,
+   * and that one is closed, since what it has been sent is no longer known.
+   */
   deliver(line: string | Uint8Array): void {
     if (this.socketClosed || !this.socket.writable) return;
-    if (this.socket.writableCorked === 0) {
-      this.waitingBeforeTurn = this.socket.writableLength;
-      this.turnBytes = 0;
-      this.socket.cork();
-      if (corked.push(this) === 1) setImmediate(flushAll);
+    try {
+      if (this.socket.writableCorked === 0) {
+        this.waitingBeforeTurn = this.socket.writableLength;
+        this.turnBytes = 0;
+        this.socket.cork();
+        if (corked.push(this) === 1) setImmediate(Connection.flushCorked);
+      }
+      this.turnBytes += typeof line === 'string' ? Buffer.byteLength(line) : line.byteLength;
+      this.socket.write(line);
+    } catch (error) {
+      this.fail('deliver', error);
     }
-    this.turnBytes += typeof line === 'string' ? Buffer.byteLength(line) : line.byteLength;
-    this.socket.write(line);
+  }
+
+  /** Flushes every connection corked this turn; one that fails is closed, and the others still flush. */
+  private static flushCorked(this: void): void {
+    for (const connection of corked.splice(0)) {
+      try {
+        connection.flush();
+      } catch (error) {
+        connection.fail('flush', error);
+      }
+    }
   }
 
   /** Sends the lines this turn queued. */
@@ -180,6 +199,38 @@ export class Connection implements Session {
     this.holds++;
     const release = (): void => this.release();
     void settled.then(release, release);
+  }
+
+  /** Runs a socket event or timer handler; an error from it closes the connection instead of the process. */
+  private guard(stage: ErrorStage, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.fail(stage, error);
+    }
+  }
+
+  /** Reports an unexpected error to the server. Reporting never throws: a failed report is lost. */
+  private report(stage: ErrorStage, error: unknown): void {
+    try {
+      this.handlers.failed?.(this, stage, error);
+    } catch {
+      // Nothing is left to tell; the connection and the process carry on.
+    }
+  }
+
+  /**
+   * An unexpected error after which this connection's state cannot be trusted (its framing or its
+   * output): reported, then the connection is closed. The commands it already sent still run.
+   */
+  private fail(stage: ErrorStage, error: unknown): void {
+    this.report(stage, error);
+    this.closeReason ??= `internal error (${stage})`;
+    try {
+      this.socket.destroy();
+    } catch {
+      // Destroying a socket does not throw; were it to, 'close' never comes and shutdown's grace ends it.
+    }
   }
 
   /** Disconnects for going over a limit; commands still waiting are discarded, not run. */
@@ -228,10 +279,14 @@ export class Connection implements Session {
   private onClose(): void {
     this.closeReason ??= 'closed';
     this.socketClosed = true;
-    clearTimeout(this.idleLimit);
-    this.stopReading();
-    for (const waiter of this.releaseWaiters.splice(0)) waiter();
-    this.enqueue(CLOSED);
+    try {
+      clearTimeout(this.idleLimit);
+      this.stopReading();
+      for (const waiter of this.releaseWaiters.splice(0)) waiter();
+    } finally {
+      // The end is always handled, or the server would keep the connection and wait for it at shutdown.
+      this.enqueue(CLOSED);
+    }
   }
 
   private stopReading(): void {
@@ -244,7 +299,7 @@ export class Connection implements Session {
     if (this.options.idleFlushMs <= 0 || this.framer.isLineClient) return;
     clearTimeout(this.idleTimer);
     if (!this.framer.hasPartialLine) return;
-    this.idleTimer = setTimeout(() => this.flushPartial(), this.options.idleFlushMs);
+    this.idleTimer = setTimeout(() => this.guard('frame', () => this.flushPartial()), this.options.idleFlushMs);
   }
 
   private flushPartial(): void {
@@ -274,25 +329,46 @@ export class Connection implements Session {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
+  /**
+   * Handles the queue in order. An error from one item is reported and the next item still runs,
+   * so the queue never stops for good and `shutdown` always gets past `idle`.
+   */
   private async drain(): Promise<void> {
     this.draining = true;
-    while (this.queue.length > 0) {
-      const item = this.queue.shift() as QueueItem;
-      if (item === CLOSED) {
-        await this.handlers.closed(this);
-        this.markFinished();
-      } else {
-        await this.takeTurn();
-        await this.handlers.dispatch(this, item);
-        if (this.readingPaused && this.queue.length < this.options.maxQueuedCommands / 2) {
-          this.readingPaused = false;
-          this.socket.resume();
-        }
+    try {
+      while (this.queue.length > 0) {
+        const item = this.queue.shift() as QueueItem;
+        if (item === CLOSED) await this.handleEnd();
+        else await this.handleFrame(item);
       }
+    } finally {
+      this.draining = false;
+      this.guard('socket', () => this.endAfterHalfClose());
+      for (const waiter of this.idleWaiters.splice(0)) waiter();
     }
-    this.draining = false;
-    this.endAfterHalfClose();
-    for (const waiter of this.idleWaiters.splice(0)) waiter();
+  }
+
+  private async handleFrame(frame: Frame): Promise<void> {
+    try {
+      await this.takeTurn();
+      await this.handlers.dispatch(this, frame);
+    } catch (error) {
+      this.report('dispatch', error);
+    }
+    if (this.readingPaused && this.queue.length < this.options.maxQueuedCommands / 2) {
+      this.readingPaused = false;
+      this.guard('socket', () => this.socket.resume());
+    }
+  }
+
+  private async handleEnd(): Promise<void> {
+    try {
+      await this.handlers.closed(this);
+    } catch (error) {
+      this.report('closed', error);
+    } finally {
+      this.markFinished();
+    }
   }
 
   private idle(): Promise<void> {

@@ -3,7 +3,7 @@ import { AddressInfo, createServer, Server as NetServer, Socket } from 'node:net
 import { Server as TlsServer } from 'node:tls';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { Command, CommandSyntax, SYNTAX_EXTRA } from './command';
-import { CommandParser } from './command-parser';
+import { CommandParser, ParseOutcome } from './command-parser';
 import { Connection, ConnectionHandlers, ConnectionOptions } from './connection';
 import { LineContext } from './line-context';
 import { DialTarget, LinkDialer } from './link-dialer';
@@ -16,7 +16,7 @@ import { Reply } from './replies';
 import { Session, SESSION_CLOSED } from './session';
 import { ServerCertificate } from './tls-certificate';
 import { connectPinned, connectPlain, createTlsListener } from './tls-sockets';
-import { CommandOutcome, OutcomeCounts, TransportStats, TransportStatus } from './transport-status';
+import { CommandOutcome, ERROR_STAGES, ErrorStage, OutcomeCounts, TransportStats, TransportStatus } from './transport-status';
 
 export interface LineServerOptions extends ConnectionOptions {
   readonly port: number;
@@ -35,6 +35,21 @@ export interface LineServerOptions extends ConnectionOptions {
 }
 
 export const DEFAULT_PROXY_HEADER_TIMEOUT_MS = 5000;
+
+/** What the log says was being done when an unexpected error came; a handler's error names its verb alone. */
+const DOING: Record<ErrorStage, string> = {
+  accept: 'taking a connection on',
+  frame: 'reading its input',
+  parse: 'parsing a line',
+  handler: 'handling',
+  reply: 'sending the reply',
+  dispatch: 'handling a line',
+  deliver: 'queueing output',
+  flush: 'writing output',
+  closed: 'handling its end',
+  socket: 'handling a socket event',
+  dial: 'dialing a link',
+};
 
 /** `::ffff:10.0.0.5`, as a dual-stack socket reports an IPv4 peer, is `10.0.0.5`. */
 function plainAddress(address: string): string {
@@ -58,10 +73,12 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   private readonly awaitingHeader = new Set<Socket>();
   private readonly parser = new CommandParser((verb) => this.syntaxOf(verb));
   private readonly commandCounts = new Map<string, OutcomeCounts>();
+  private readonly internalErrors = new Map<ErrorStage, number>(ERROR_STAGES.map((stage) => [stage, 0]));
   /** Shared by every connection. */
   private readonly connectionHandlers: ConnectionHandlers = {
     dispatch: (connection, frame) => this.dispatch(connection, frame),
     closed: (connection) => this.closed(connection),
+    failed: (connection, stage, error) => this.internalError(stage, error, this.contextOf(connection)),
   };
   private closedTotals = { bytesReceived: 0, bytesSent: 0 };
   private nextConnectionId = 1;
@@ -79,11 +96,13 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     super();
     this.log = logger.child({ context: 'LineServer' });
     this.proxyFrom = new Set((options.proxyProtocolFrom ?? []).map(plainAddress));
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+      this.taking(socket, () => this.accept(socket)),
+    );
     if (options.tlsPort !== undefined) {
       if (!certificate) throw new Error("a TLS port needs this server's certificate");
       this.tlsServer = createTlsListener(certificate, this.log, (socket) =>
-        this.admit(socket, socket.remoteAddress ?? 'unknown'),
+        this.taking(socket, () => this.admit(socket, socket.remoteAddress ?? 'unknown')),
       );
       this.stopFollowingCertificate = certificate.onReload(({ cert, key }) => this.tlsServer?.setSecureContext({ cert, key }));
     }
@@ -157,6 +176,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       bytesReceived,
       bytesSent,
       commands: this.commandCounts,
+      internalErrors: this.internalErrors,
     };
   }
 
@@ -181,10 +201,16 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     if (this.closing) return Promise.reject(new Error('the server is shutting down'));
     const connecting = target.tls ? connectPinned(target, target.tls.fingerprint, this.certificate) : connectPlain(target);
     return connecting.then((socket) => {
-      socket.setNoDelay(true);
-      const connection = this.adopt(socket, 'd');
-      connection.role = 'dialing';
-      return connection;
+      try {
+        socket.setNoDelay(true);
+        const connection = this.adopt(socket, 'd');
+        connection.role = 'dialing';
+        return connection;
+      } catch (error) {
+        socket.destroy();
+        this.internalError('dial', error, { remote: `${target.host}:${target.port}` });
+        throw error;
+      }
     });
   }
 
@@ -194,13 +220,22 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     return handler.extras?.[SYNTAX_EXTRA] as CommandSyntax | undefined;
   }
 
+  /** Takes a new socket on; an error doing so drops that socket, not the listener or the process. */
+  private taking(socket: Socket, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      socket.destroy();
+      this.internalError('accept', error, { remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    }
+  }
+
   private accept(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
     if (this.proxyFrom.size > 0 && this.proxyFrom.has(plainAddress(address))) {
       this.acceptProxied(socket, address).catch((error: unknown) => {
-        const err = error instanceof Error ? error : new Error(String(error));
-        this.log.error({ remote: address, err }, `accepting a connection from load balancer ${address} failed: ${err.message}`);
         socket.destroy();
+        this.internalError('accept', error, { remote: address });
       });
       return;
     }
@@ -264,29 +299,62 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     return connection;
   }
 
+  /**
+   * Handles one line. Every stage (parsing, the handler, sending its reply) has its own boundary:
+   * an unexpected error is logged and counted under that stage, the command gets its failure reply
+   * if it has one, and the connection goes on with its next line.
+   */
   private async dispatch(connection: Connection, frame: Frame): Promise<void> {
-    // A verb is known only on its own kind of connection: FED lines from a client are ignored.
-    const outcome = this.parser.parse(frame, (syntax) => (syntax.scope ?? 'client') === connection.role);
+    let outcome: ParseOutcome | undefined;
+    try {
+      // A verb is known only on its own kind of connection: FED lines from a client are ignored.
+      outcome = this.parser.parse(frame, (syntax) => (syntax.scope ?? 'client') === connection.role);
+    } catch (error) {
+      this.count('unknown', 'error');
+      this.internalError('parse', error, this.contextOf(connection));
+      return;
+    }
     if (!outcome) {
       this.count('unknown', 'failed');
       return;
     }
     if (outcome.kind === 'refused') {
       this.count(outcome.verb, 'failed');
-      if (outcome.failure) await connection.answer(outcome.failure);
+      if (outcome.failure) await this.answer(connection, outcome.verb, outcome.failure);
       return;
     }
     const { command, failure } = outcome;
-    const handler = this.messageHandlers.get(command.verb) as MessageHandler;
+    let reply: Reply | undefined;
     try {
-      const reply = await this.run(handler, command, connection);
-      this.count(command.verb, reply?.kind === 'result' && !reply.ok ? 'failed' : 'ok');
-      if (reply) await connection.answer(reply);
+      const handler = this.messageHandlers.get(command.verb) as MessageHandler;
+      reply = await this.run(handler, command, connection);
     } catch (error) {
       const expected = error instanceof Refusal;
       this.count(command.verb, expected ? 'failed' : 'error');
-      if (!expected) this.logFailure(connection, command.verb, error);
-      if (failure) await connection.answer(failure);
+      if (!expected) this.internalError('handler', error, this.contextOf(connection, command.verb));
+      if (failure) await this.answer(connection, command.verb, failure);
+      return;
+    }
+    if (reply === undefined || (await this.answer(connection, command.verb, reply))) {
+      this.count(command.verb, reply?.kind === 'result' && !reply.ok ? 'failed' : 'ok');
+      return;
+    }
+    this.count(command.verb, 'error');
+    if (failure && !(await this.answer(connection, command.verb, failure))) {
+      // Neither the reply nor the failure reply could be sent: this connection's output is broken.
+      connection.closeReason ??= 'internal error (reply)';
+      connection.close();
+    }
+  }
+
+  /** Sends a command's reply; false, logged and counted, when that throws. */
+  private async answer(connection: Connection, verb: string, reply: Reply): Promise<boolean> {
+    try {
+      await connection.answer(reply);
+      return true;
+    } catch (error) {
+      this.internalError('reply', error, this.contextOf(connection, verb));
+      return false;
     }
   }
 
@@ -310,7 +378,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     try {
       await this.handleEvent(SESSION_CLOSED, { pattern: SESSION_CLOSED, data: connection }, new LineContext([connection]));
     } catch (error) {
-      this.logFailure(connection, SESSION_CLOSED, error);
+      this.internalError('closed', error, this.contextOf(connection));
     }
     const fields = {
       conn: connection.id,
@@ -327,8 +395,36 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     else this.log.info(fields, 'connection closed');
   }
 
-  private logFailure(connection: Connection, verb: string, error: unknown): void {
-    const err = error instanceof Error ? error : new Error(String(error));
-    this.log.error({ conn: connection.id, verb, err }, `${connection.id} ${verb} failed: ${err.message}`);
+  /** Who an error concerns, for its log line: never a password or a message's text. */
+  private contextOf(connection: Connection, verb?: string): ErrorContext {
+    const { id, user, peer } = connection;
+    return {
+      conn: id,
+      remote: `${connection.remoteAddress}:${connection.remotePort}`,
+      ...(user === undefined ? {} : { user }),
+      ...(peer === undefined ? {} : { peer }),
+      ...(verb === undefined ? {} : { verb }),
+    };
   }
+
+  /**
+   * An unexpected error, caught so that it ends neither the process nor another connection: logged
+   * once with who it concerns and the stage, and counted for `chat_internal_errors_total`.
+   */
+  private internalError(stage: ErrorStage, error: unknown, context: ErrorContext): void {
+    this.internalErrors.set(stage, (this.internalErrors.get(stage) ?? 0) + 1);
+    const err = error instanceof Error ? error : new Error(String(error));
+    const who = context.conn ?? context.remote;
+    const what = stage === 'handler' ? context.verb : [context.verb, DOING[stage]].filter(Boolean).join(': ');
+    this.log.error({ ...context, stage, err }, `${who} ${what} failed: ${err.message}`);
+  }
+}
+
+/** The fields of an internal error's log line. */
+interface ErrorContext {
+  readonly conn?: string;
+  readonly remote: string;
+  readonly user?: string;
+  readonly peer?: string;
+  readonly verb?: string;
 }

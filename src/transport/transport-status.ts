@@ -3,6 +3,27 @@ export type CommandOutcome = 'ok' | 'failed' | 'error';
 
 export type OutcomeCounts = Record<CommandOutcome, number>;
 
+/**
+ * Where the transport caught an unexpected error: taking a connection on, framing its bytes,
+ * parsing a line, the handler, sending its reply, anything else of a line's turn, queueing or
+ * flushing output, the end of a connection, its socket's events, dialing a link.
+ */
+export const ERROR_STAGES = [
+  'accept',
+  'frame',
+  'parse',
+  'handler',
+  'reply',
+  'dispatch',
+  'deliver',
+  'flush',
+  'closed',
+  'socket',
+  'dial',
+] as const;
+
+export type ErrorStage = (typeof ERROR_STAGES)[number];
+
 /** Running totals of the transport since it started, for metrics. */
 export interface TransportStats {
   readonly connectionsOpen: number;
@@ -11,6 +32,8 @@ export interface TransportStats {
   readonly bytesSent: number;
   /** Commands handled, by verb; lines with no known verb count under `unknown` as failed. */
   readonly commands: ReadonlyMap<string, Readonly<OutcomeCounts>>;
+  /** Unexpected errors caught, by stage; each was logged, and the process carried on. */
+  readonly internalErrors: ReadonlyMap<ErrorStage, number>;
 }
 
 /** What the transport tells the rest of the server about itself (readiness and metrics). */

@@ -13,6 +13,7 @@ const EMPTY_STATS: TransportStats = {
   bytesReceived: 0,
   bytesSent: 0,
   commands: new Map(),
+  internalErrors: new Map(),
 };
 
 /**
@@ -64,6 +65,16 @@ export class ChatMetrics {
         for (const [verb, counts] of scraped().commands) {
           for (const [outcome, count] of Object.entries(counts)) this.inc({ verb, outcome }, count);
         }
+      },
+    });
+    new Counter({
+      name: 'chat_internal_errors_total',
+      help: 'Unexpected errors the transport caught and logged, by stage (parse, handler, reply, deliver, flush, closed, …); the process carried on.',
+      labelNames: ['stage'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [stage, count] of scraped().internalErrors) this.inc({ stage }, count);
       },
     });
     total('chat_recv_deliveries_total', 'RECV lines handed to connections of channel members.', () => presence.delivered);
