@@ -2,6 +2,7 @@ import { ChatServer, startChatServer } from './chat-server';
 import { ConfigurationError } from './config/configuration-error';
 import { InformationShown, parseLaunchArguments } from './config/launch-arguments';
 import { loadSettings } from './config/load-settings';
+import { plainFailure } from './database/plain-failure';
 
 export interface LaunchOutput {
   readonly stdout: (text: string) => void;
@@ -32,7 +33,7 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
       output.stderr(`chat-server: invalid configuration: ${error.message}\n`);
       return { exitCode: 2 };
     }
-    output.stderr(`chat-server: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    output.stderr(`chat-server: cannot start: ${plainFailure(error)}\n`);
     return { exitCode: 1 };
   }
 }

@@ -7,6 +7,7 @@ import type { LaunchArguments } from './launch-arguments';
 import {
   DEFAULT_CLUSTER_LEASE_MS,
   DEFAULT_DATABASE_CONNECT,
+  DEFAULT_DATABASE_TIMEOUTS,
   DEFAULT_HTTP_HOST,
   DEFAULT_LIMITS,
   DEFAULT_PORT,
@@ -35,6 +36,8 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
   { variable: 'DATABASE_URL', key: 'database.url', kind: 'string' },
   { variable: 'DATABASE_CONNECT_RETRIES', key: 'database.connectRetries', kind: 'integer' },
   { variable: 'DATABASE_CONNECT_RETRY_DELAY_MS', key: 'database.connectRetryDelayMs', kind: 'integer' },
+  { variable: 'DATABASE_CONNECT_TIMEOUT_MS', key: 'database.connectTimeoutMs', kind: 'integer' },
+  { variable: 'DATABASE_STATEMENT_TIMEOUT_MS', key: 'database.statementTimeoutMs', kind: 'integer' },
   { variable: 'CHAT_DATA_DIR', key: 'database.dataDir', kind: 'string' },
   { variable: 'CHAT_PEERS', key: 'federation.peers', kind: 'list' },
   { variable: 'CHAT_PEERS_FILE', key: 'federation.peersFile', kind: 'string' },
@@ -145,6 +148,8 @@ function withDefaults(input: SettingsInput, cliPort: number | undefined): Settin
       dataDir: input.database?.dataDir ?? './data',
       connectRetries: input.database?.connectRetries ?? DEFAULT_DATABASE_CONNECT.retries,
       connectRetryDelayMs: input.database?.connectRetryDelayMs ?? DEFAULT_DATABASE_CONNECT.retryDelayMs,
+      connectTimeoutMs: input.database?.connectTimeoutMs ?? DEFAULT_DATABASE_TIMEOUTS.connectTimeoutMs,
+      statementTimeoutMs: input.database?.statementTimeoutMs ?? DEFAULT_DATABASE_TIMEOUTS.statementTimeoutMs,
     },
     federation: {
       peers,

@@ -48,6 +48,10 @@ export interface Settings {
     /** Retries of a failed connection at start, after the first attempt; `DEFAULT_DATABASE_CONNECT` when unset. */
     readonly connectRetries?: number;
     readonly connectRetryDelayMs?: number;
+    /** How long opening a PostgreSQL connection may take; unset, no bound (`DEFAULT_DATABASE_TIMEOUTS` from configuration). */
+    readonly connectTimeoutMs?: number;
+    /** How long one statement may run on PostgreSQL; unset, no bound (`DEFAULT_DATABASE_TIMEOUTS` from configuration). */
+    readonly statementTimeoutMs?: number;
   };
   readonly federation: {
     readonly peers: readonly PeerSettings[];
@@ -99,6 +103,10 @@ export interface Limits {
   readonly registrationsPerMinute: number;
   /** Channels one peer server may have listed here; FEDCHANNELS and FEDNEW beyond it are refused. */
   readonly channelsPerPeer: number;
+  /** Channels one user may have created; CREATE beyond it is refused. */
+  readonly channelsPerUser: number;
+  /** Channels this server holds; CREATE beyond it is refused, so CHANNELS stays readable. */
+  readonly maxChannels: number;
   /** 127.0.0.0/8 and ::1 skip the rate, per-address and registration limits (for benchmarks). */
   readonly exemptLoopback: boolean;
 }
@@ -114,6 +122,8 @@ export const DEFAULT_LIMITS: Limits = {
   loginFailuresPerMinute: 10,
   registrationsPerMinute: 600,
   channelsPerPeer: 1000,
+  channelsPerUser: 1000,
+  maxChannels: 100_000,
   exemptLoopback: false,
 };
 
@@ -127,6 +137,12 @@ export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
 /** Six attempts two seconds apart: long enough for a database container that is still starting. */
 export const DEFAULT_DATABASE_CONNECT = { retries: 5, retryDelayMs: 2000 } as const;
+
+/**
+ * A database that stops answering (packets dropped, not refused) costs a connection at most
+ * `connectTimeoutMs` and a command at most `statementTimeoutMs` and a second, not the outage.
+ */
+export const DEFAULT_DATABASE_TIMEOUTS = { connectTimeoutMs: 5000, statementTimeoutMs: 5000 } as const;
 
 const PEER = /^(\S+):(\d{1,5})$/;
 
@@ -262,6 +278,8 @@ export const settingsFileSchema = z.strictObject({
       dataDir: text.optional(),
       connectRetries: integer(0, 100).optional(),
       connectRetryDelayMs: integer(0, 60_000).optional(),
+      connectTimeoutMs: integer(100, 600_000).optional(),
+      statementTimeoutMs: integer(100, 3_600_000).optional(),
     })
     .optional(),
   federation: z
@@ -285,6 +303,8 @@ export const settingsFileSchema = z.strictObject({
       loginFailuresPerMinute: integer(1, 1_000_000).optional(),
       registrationsPerMinute: integer(1, 1_000_000).optional(),
       channelsPerPeer: integer(1, 1_000_000).optional(),
+      channelsPerUser: integer(1, 10_000_000).optional(),
+      maxChannels: integer(1, 10_000_000).optional(),
       exemptLoopback: z.boolean({ error: 'expected true or false' }).optional(),
     })
     .optional(),

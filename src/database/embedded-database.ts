@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { DataDirLock, lockDataDir } from './data-dir-lock';
+import { isWriteFailure, plainFailure } from './plain-failure';
 
 /** Start-up progress, for the log: creating a database on a new folder takes seconds. */
 export type Progress = (message: string) => void;
@@ -25,17 +26,29 @@ export async function openEmbeddedDatabase(dataDir: string, progress: Progress =
   const folder = resolve(dataDir);
   const lock = await lockDataDir(folder);
   try {
-    if (!existsSync(join(folder, 'PG_VERSION'))) await create(folder, progress);
+    if (!existsSync(join(folder, 'PG_VERSION'))) await create(folder, progress).catch(failed(folder, 'created'));
     rmSync(join(folder, CREATING), { force: true });
     const started = performance.now();
     progress(`opening the embedded database in ${folder}`);
-    const database = await PGlite.create(folder);
+    const database = await PGlite.create(folder).catch(failed(folder, 'opened'));
     progress(`embedded database open (${seconds(started)})`);
     return { database, lock };
   } catch (error) {
     await lock.release();
     throw error;
   }
+}
+
+/**
+ * A failure to create or open the database as an Error naming the folder and the cause in words.
+ * PGlite's file system throws objects that are not Errors (`{ name: 'ErrnoError', errno: 51 }`).
+ */
+function failed(folder: string, doing: 'created' | 'opened'): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof Error && error.message.includes(folder)) throw error;
+    const outcome = isWriteFailure(error) ? 'written' : doing;
+    throw new Error(`the embedded database in ${folder} could not be ${outcome}: ${plainFailure(error)}`, { cause: error });
+  };
 }
 
 /** Present from the start of a creation to its end. */
@@ -74,9 +87,13 @@ function buildInWorker(folder: string): Promise<void> {
     { eval: true, workerData: { pglite: require.resolve('@electric-sql/pglite'), folder } },
   );
   return new Promise((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`creating the embedded database failed (exit ${code})`)),
-    );
+    let failure: unknown;
+    worker.once('error', (error) => (failure = error));
+    worker.once('exit', (code) => {
+      if (code === 0 && failure === undefined) resolve();
+      else if (failure instanceof Error) reject(failure);
+      else if (failure !== undefined) reject(new Error(plainFailure(failure), { cause: failure }));
+      else reject(new Error(`initdb stopped with exit code ${code}`));
+    });
   });
 }

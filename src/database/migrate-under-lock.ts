@@ -11,6 +11,8 @@ export const MIGRATION_LOCK_KEY = 0x636861746d696772n;
 
 const WAITING = `waiting for another instance's migrations (PostgreSQL advisory lock ${MIGRATION_LOCK_KEY})`;
 
+type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
+
 type TransactionMode = 'all' | 'each' | 'none';
 
 /** What `DataSource.runMigrations` and `undoLastMigration` take. */
@@ -86,26 +88,27 @@ export function revertUnderLock(dataSource: DataSource, run: MigrationRun, waiti
 }
 
 /** A PostgreSQL server that other processes may share, as opposed to the embedded database (no URL). */
-function sharedServer(options: DataSourceOptions): boolean {
+function sharedServer(options: DataSourceOptions): options is PostgresOptions {
   return options.type === 'postgres' && options.url !== undefined;
 }
 
 /**
  * Opens the server's database and brings its schema up to date. On PostgreSQL the pending
- * migrations run under the migration lock once the pool is open. The embedded database runs them
+ * migrations run under the migration lock first, without the statement timeout. The embedded database runs them
  * as it opens (`migrationsRun`): its folder lock (data-dir-lock.ts) already keeps every other
  * process out, and it has a single connection.
  */
 export async function openDataSource(options: DataSourceOptions, log: DatabaseLog): Promise<DataSource> {
   if (!sharedServer(options) || !options.migrationsRun) return new DataSource(options).initialize();
-  const dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
+  // Waiting for another instance's migrations, or a migration that rewrites a large table, may
+  // take longer than a statement is allowed when serving: migrations run on a pool of their own.
+  const migrating = await new DataSource({ ...options, migrationsRun: false, extra: {}, poolSize: 1 }).initialize();
   try {
-    await migrateUnderLock(dataSource, {}, (message) => log.progress(message));
-  } catch (error) {
-    await dataSource.destroy();
-    throw error;
+    await migrateUnderLock(migrating, {}, (message) => log.progress(message));
+  } finally {
+    await migrating.destroy();
   }
-  return dataSource;
+  return new DataSource({ ...options, migrationsRun: false }).initialize();
 }
 
 /**

@@ -46,7 +46,14 @@ describe('loadSettings', () => {
         port: 4400,
         host: '0.0.0.0',
         hostname: '127.0.0.1:4400',
-        database: { url: undefined, dataDir: './data', connectRetries: 5, connectRetryDelayMs: 2000 },
+        database: {
+          url: undefined,
+          dataDir: './data',
+          connectRetries: 5,
+          connectRetryDelayMs: 2000,
+          connectTimeoutMs: 5000,
+          statementTimeoutMs: 5000,
+        },
         federation: { peers: [], acceptFrom: 'listed', requestTimeoutMs: 5000 },
         http: { port: 0, host: '127.0.0.1' },
         limits: DEFAULT_LIMITS,
@@ -82,6 +89,8 @@ describe('loadSettings', () => {
           '  dataDir: /var/lib/chat',
           '  connectRetries: 10',
           '  connectRetryDelayMs: 500',
+          '  connectTimeoutMs: 3000',
+          '  statementTimeoutMs: 8000',
           'federation:',
           '  peers: ["a.example:4402", "b.example:4403"]',
           '  acceptFrom: ["10.0.0.1", "10.0.0.2"]',
@@ -102,7 +111,14 @@ describe('loadSettings', () => {
         port: 4401,
         host: '127.0.0.1',
         hostname: 'chat.example',
-        database: { url: 'postgres://u:p@db/chat', dataDir: '/var/lib/chat', connectRetries: 10, connectRetryDelayMs: 500 },
+        database: {
+          url: 'postgres://u:p@db/chat',
+          dataDir: '/var/lib/chat',
+          connectRetries: 10,
+          connectRetryDelayMs: 500,
+          connectTimeoutMs: 3000,
+          statementTimeoutMs: 8000,
+        },
         federation: {
           peers: [
             { host: 'a.example', port: 4402 },
@@ -659,6 +675,23 @@ describe('loadSettings', () => {
       'postgres:///chat?host=/var/run/postgresql',
     ])('accepts the database URL %j', (url) => {
       expect(loadSettings({}, { DATABASE_URL: url }).database.url).toBe(url);
+    });
+
+    it('overrides the file with DATABASE_CONNECT_TIMEOUT_MS and DATABASE_STATEMENT_TIMEOUT_MS', () => {
+      const settings = fromFile('database:\n  connectTimeoutMs: 9000\n  statementTimeoutMs: 9000\n', {
+        DATABASE_CONNECT_TIMEOUT_MS: '500',
+        DATABASE_STATEMENT_TIMEOUT_MS: '750',
+      });
+      expect(settings.database).toMatchObject({ connectTimeoutMs: 500, statementTimeoutMs: 750 });
+    });
+
+    it('refuses a database timeout under 100 ms', () => {
+      expect(configurationError(() => loadSettings({}, { DATABASE_STATEMENT_TIMEOUT_MS: '0' })).message).toBe(
+        'environment variable DATABASE_STATEMENT_TIMEOUT_MS: database.statementTimeoutMs: must be from 100 to 3600000, got 0',
+      );
+      expect(configurationError(() => loadSettings({}, { DATABASE_CONNECT_TIMEOUT_MS: '50' })).message).toBe(
+        'environment variable DATABASE_CONNECT_TIMEOUT_MS: database.connectTimeoutMs: must be from 100 to 600000, got 50',
+      );
     });
 
     it('refuses DATABASE_CONNECT_RETRIES out of range', () => {

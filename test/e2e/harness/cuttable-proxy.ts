@@ -1,10 +1,15 @@
 import { createServer, Server, Socket } from 'node:net';
 import { started, stopped } from './running';
 
-/** A TCP proxy in front of PostgreSQL that can be cut and restored, to play a database outage. */
+/**
+ * A TCP proxy in front of PostgreSQL that can be cut and restored, to play a database outage, or
+ * made to swallow everything (connections accepted, bytes dropped both ways), to play a database
+ * whose packets are dropped.
+ */
 export class CuttableProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
+  private swallowing = false;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -33,7 +38,8 @@ export class CuttableProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
     });
     await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
     this.port = (this.server.address() as { port: number }).port;
@@ -42,6 +48,26 @@ export class CuttableProxy {
       () => `proxy on 127.0.0.1:${this.port}`,
       () => this.cut(),
     );
+  }
+
+  /** From now on nothing passes either way, on open connections and new ones; nothing is closed. */
+  swallow(): void {
+    this.swallowing = true;
+  }
+
+  /** Bytes pass again; what was swallowed is lost. */
+  restore(): void {
+    this.swallowing = false;
+  }
+
+  private forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      if (this.swallowing || to.destroyed) return;
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
   }
 
   async cut(): Promise<void> {
