@@ -21,6 +21,11 @@ export class ChannelDirectory {
     return this.channels.get(name);
   }
 
+  /** How many channels this server holds. */
+  get size(): number {
+    return this.channels.size;
+  }
+
   has(name: string): boolean {
     return this.channels.has(name);
   }

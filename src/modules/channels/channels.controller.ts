@@ -13,8 +13,8 @@ export class ChannelsController {
   // CREATE <channel>
   @Verb('CREATE', { fields: ['channel'], subject: 'channel' })
   @UseGuards(LoggedInGuard)
-  async create(@Payload() command: Command<{ channel: string }>): Promise<Reply> {
-    return resultOf(command, await this.channels.create(command.args.channel));
+  async create(@Payload() command: Command<{ channel: string }>, @Ctx() context: LineContext): Promise<Reply> {
+    return resultOf(command, await this.channels.create(command.args.channel, userOf(context)));
   }
 
   // JOIN <channel>

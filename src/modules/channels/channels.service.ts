@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { SETTINGS, Settings } from '../../config/settings';
@@ -6,6 +6,7 @@ import { isUniqueViolation } from '../../database/unique-violation';
 import { sortByCodePoint } from '../../domain/code-point-order';
 import { nameRisk } from '../../domain/name-safety';
 import { isValidChannelName } from '../../domain/names';
+import { ThrottledWarnings } from '../../logging/throttled-warnings';
 import { parseChannelRef, parseUserRef, Qualified } from '../../domain/qualified-names';
 import { Reply } from '../../transport/replies';
 import { User } from '../auth/user.entity';
@@ -28,6 +29,9 @@ import { RemoteMembership } from './remote-membership.entity';
 export class ChannelsService implements OnModuleInit {
   private remote: RemoteChannels = NO_REMOTE_CHANNELS;
   private replication?: ChannelReplication;
+  private readonly log = new Logger('Channels');
+  /** A quota refusal is logged once a minute per user (and once for the server's cap). */
+  private readonly quotaLog = new ThrottledWarnings((message) => this.log.warn(message));
 
   constructor(
     @InjectRepository(Channel) private readonly channels: Repository<Channel>,
@@ -68,13 +72,18 @@ export class ChannelsService implements OnModuleInit {
     for (const { channel, name, host } of remote) this.directory.get(channel)?.members.add(`${name}@${host}`);
   }
 
-  /** False when the name is invalid or the channel exists. The creator is not joined. */
-  async create(name: string): Promise<boolean> {
+  /**
+   * False when the name is invalid, the channel exists, or a channel quota is reached: this server
+   * holds `limits.maxChannels`, or `creator` has created `limits.channelsPerUser`. The creator is
+   * not joined.
+   */
+  async create(name: string, creator: string): Promise<boolean> {
     if (!isValidChannelName(name) || nameRisk(name) !== undefined) return false;
     if (!(await this.caughtUp()) || this.directory.has(name)) return false;
+    if (!(await this.withinQuota(creator))) return false;
     let id: number;
     try {
-      const { identifiers } = await this.channels.insert({ name });
+      const { identifiers } = await this.channels.insert({ name, createdBy: creator });
       id = identifiers[0].id as number;
     } catch (error) {
       if (isUniqueViolation(error)) return false;
@@ -83,6 +92,20 @@ export class ChannelsService implements OnModuleInit {
     this.directory.add(id, name);
     await this.replication?.created(id, name);
     this.events.emit('channelCreated', { channel: name });
+    return true;
+  }
+
+  /** Whether one more channel fits this server's cap and `creator`'s quota; a refusal is logged. */
+  private async withinQuota(creator: string): Promise<boolean> {
+    const { maxChannels, channelsPerUser } = this.settings.limits;
+    if (this.directory.size >= maxChannels) {
+      this.quotaLog.refuse('', `CREATE refused: this server holds ${maxChannels} channels (limits.maxChannels)`);
+      return false;
+    }
+    if ((await this.channels.countBy({ createdBy: creator })) >= channelsPerUser) {
+      this.quotaLog.refuse(creator, `CREATE by ${creator} refused: ${channelsPerUser} channels created (limits.channelsPerUser)`);
+      return false;
+    }
     return true;
   }
 
