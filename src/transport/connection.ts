@@ -14,7 +14,7 @@ export interface ConnectionOptions {
   readonly commandBurst: number;
   /** A client with more commands than this waiting is disconnected; a link stops being read. */
   readonly maxQueuedCommands: number;
-  /** A client that has not logged in is disconnected after this much silence. */
+  /** A client connection that has not logged in this long after it opened is disconnected, whatever it sent. */
   readonly unauthenticatedIdleMs: number;
   /** Output waiting for a slow reader beyond this disconnects it. */
   readonly sendQueueBytes: number;
@@ -71,6 +71,7 @@ export class Connection implements Session {
   private markFinished!: () => void;
 
   private readonly bucket?: TokenBucket;
+  /** Runs `unauthenticatedIdleMs` after the connection opened, whatever it sent: a client must have logged in by then. */
   private readonly idleLimit: NodeJS.Timeout;
   /** Output still waiting for the reader when this turn's first line was queued. */
   private waitingBeforeTurn = 0;
@@ -243,7 +244,7 @@ export class Connection implements Session {
   }
 
   private onIdle(): void {
-    if (this.role === 'client' && this.user === undefined) this.drop('idle without logging in');
+    if (this.role === 'client' && this.user === undefined) this.drop('not logged in within the time allowed');
   }
 
   /**
@@ -263,7 +264,6 @@ export class Connection implements Session {
 
   private onData(chunk: Buffer): void {
     if (!this.accepting) return;
-    this.idleLimit.refresh();
     for (const frame of this.framer.push(chunk)) this.enqueue(frame);
     this.scheduleIdleFlush();
   }

@@ -89,6 +89,22 @@ describe('idle connections (limits.unauthenticatedIdleSeconds)', () => {
     member.send('CHANNELS');
     await member.expectLine('RESULT CHANNELS ');
   });
+
+  test('a slow drip of bytes does not keep a connection that never logs in: the time counts from its start', async () => {
+    await startWith({ limits: { unauthenticatedIdleSeconds: 1 } });
+    const drip = await client('drip');
+    const opened = Date.now();
+    // A byte every 200 ms (and a command now and then, answered), never a LOGIN.
+    const timer = setInterval(() => drip.write('C'), 200);
+    try {
+      drip.send('CHANNELS');
+      await drip.expectLine('RESULT CHANNELS ');
+      await drip.expectClosed(3000);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(Date.now() - opened).toBeLessThan(2500);
+  });
 });
 
 describe('slow readers (limits.sendQueueBytes)', () => {

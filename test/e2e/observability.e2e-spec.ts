@@ -288,7 +288,7 @@ describe('logs', () => {
       await idle.expectClosed(5000);
       await eventually(async () =>
         expect(logs.atLeast(LEVEL.warn)).toEqual([
-          expect.objectContaining({ msg: 'connection closed', reason: 'idle without logging in' }),
+          expect.objectContaining({ msg: 'connection closed', reason: 'not logged in within the time allowed' }),
         ]),
       );
     } finally {
