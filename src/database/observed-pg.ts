@@ -55,7 +55,7 @@ function plainConnectFailure(error: Error, server: string, options: pg.PoolOptio
   if (CONNECT_TIMEOUTS.has(error.message)) message = `no answer from PostgreSQL at ${server} within ${ms} ms`;
   if (error.message === POOL_FULL_TIMEOUT) message = `no connection to PostgreSQL at ${server} free within ${ms} ms`;
   if (message === undefined) return error;
-  return Object.assign(new Error(message, { cause: error }), { code: 'ETIMEDOUT' });
+  return Object.assign(new Error(message, { cause: error }), { code: 'ETIMEDOUT', unanswered: true });
 }
 
 type Query = (this: pg.Client, ...args: unknown[]) => unknown;

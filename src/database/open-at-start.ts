@@ -28,10 +28,13 @@ export interface StartAttempts {
 
 /**
  * Whether a failure to open the database may pass by itself and is worth another attempt: a
- * connection refused, reset or timed out, or PostgreSQL starting up. A missing database or role, a
+ * connection refused, reset or timed out by the system, or PostgreSQL starting up. A missing database or role, a
  * wrong password, a name that does not resolve or a failed migration will fail the same way again.
  */
 export function isTransient(error: Error): boolean {
+  // A database that took a connection and never answered within the timeout (packets dropped) is
+  // not waited for again: a start with no reachable database ends within the timeout.
+  if ((error as { unanswered?: unknown }).unanswered === true) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return TRANSIENT_NETWORK_ERRORS.has(code) || (isSqlState(error) && TRANSIENT_SQLSTATE.test(code));
   return TRANSIENT_PG_MESSAGE.test(error.message);
@@ -70,7 +73,9 @@ function isSqlState(error: Error): boolean {
 
 /** PostgreSQL's own message already names the database or role; this adds where and which code. */
 function explained(error: Error, server: string | undefined): Error {
-  if ('syscall' in error) return new Error(`cannot connect to the database: ${messageOf(error)}`, { cause: error });
+  if ('syscall' in error || 'unanswered' in error) {
+    return new Error(`cannot connect to the database: ${messageOf(error)}`, { cause: error });
+  }
   if (!isSqlState(error)) return error;
   const code = (error as { code?: string }).code as string;
   const where = server ? `PostgreSQL at ${server}, ` : '';

@@ -93,6 +93,13 @@ describe('isTransient', () => {
     ['a failed migration', postgresError('42501', 'permission denied for schema public')],
     ['a host name that does not exist', networkError('ENOTFOUND', 'getaddrinfo ENOTFOUND postgress')],
     ['an error of unknown kind', new Error('something else')],
+    [
+      'a database that took the connection and never answered within the timeout',
+      Object.assign(new Error('no answer from PostgreSQL at 10.0.0.9:5432 within 500 ms'), {
+        code: 'ETIMEDOUT',
+        unanswered: true,
+      }),
+    ],
   ])('does not retry %s', (_what, error) => {
     expect(isTransient(error)).toBe(false);
   });
