@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DEFAULT_DATABASE_CONNECT, SETTINGS, Settings } from './config/settings';
+import { SETTINGS_RELOAD, SettingsReload } from './config/settings-reload';
 import { DatabaseLog } from './database/database-log';
 import { databaseOptions, postgresServer } from './database/database.options';
 import { openDataSource } from './database/migrate-under-lock';
@@ -26,6 +27,8 @@ export interface AppOptions {
   readonly transport?: TransportStatus;
   /** The server's logger; by default one built from the settings, writing to stdout. */
   readonly logger?: Logger;
+  /** Reloads of the running configuration (SIGHUP), which modules with derived state follow. */
+  readonly reload?: SettingsReload;
 }
 
 @Module({})
@@ -58,6 +61,7 @@ export class AppModule {
       ],
       providers: [
         { provide: SETTINGS, useValue: settings },
+        { provide: SETTINGS_RELOAD, useValue: options.reload ?? new SettingsReload(settings) },
         { provide: LOGGER, useValue: logger },
         { provide: DatabaseLog, useValue: databaseLog },
         { provide: APP_FILTER, useClass: TransportErrorsFilter },
@@ -66,6 +70,7 @@ export class AppModule {
       ],
       exports: [
         SETTINGS,
+        SETTINGS_RELOAD,
         LOGGER,
         DatabaseLog,
         ...(options.dialer ? [LINK_DIALER] : []),

@@ -7,6 +7,7 @@ import { DestinationStream } from 'pino';
 import { AppModule, AppOptions } from './app.module';
 import { postgresServer } from './database/database.options';
 import { Settings } from './config/settings';
+import { ReloadOutcome, SettingsReload } from './config/settings-reload';
 import { createLogger, NestLogger } from './logging/logger';
 import { LineServer, LineServerOptions } from './transport/line-server';
 import { ServerCertificate } from './transport/tls-certificate';
@@ -23,6 +24,11 @@ export interface ChatServer {
   certificateFingerprint(): string | undefined;
   /** Graceful stop: no new connections, commands in progress finish, sockets and database close. */
   close(): Promise<void>;
+  /**
+   * Puts a new configuration in force where it can be while running (limits, log level, peers,
+   * the certificate's files re-read) and says what changed and what waits for a restart.
+   */
+  reload(next: Settings): Promise<ReloadOutcome>;
 }
 
 export interface StartOptions extends Pick<AppOptions, 'databaseRetryAttempts' | 'dialer'> {
@@ -61,7 +67,14 @@ export async function startChatServer(settings: Settings, options: StartOptions 
   const certificate = settings.tls ? ServerCertificate.load(settings.tls, logger) : undefined;
   logger.info({ context: 'Database' }, `using ${describeDatabase(settings)}`);
   const transport = new LineServer(lineServerOptions(settings), logger, certificate);
+  const reload = new SettingsReload(settings);
+  reload.onReload((live) => {
+    logger.level = live.logLevel;
+    transport.reconfigure(lineServerOptions(live));
+    certificate?.reload();
+  });
   const module = AppModule.forRoot(settings, {
+    reload,
     databaseRetryAttempts: options.databaseRetryAttempts,
     dialer: options.dialer ?? transport,
     transport,
@@ -95,6 +108,7 @@ export async function startChatServer(settings: Settings, options: StartOptions 
     httpAddress: () => (httpOn ? (app.getHttpServer().address() as AddressInfo) : undefined),
     tlsAddress: () => transport.tlsAddress(),
     certificateFingerprint: () => transport.certificateFingerprint,
+    reload: (next) => reload.apply(next),
     // The line protocol finishes its commands before peer links and the database close.
     close: async () => {
       await transport.close();

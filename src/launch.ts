@@ -37,3 +37,38 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     return { exitCode: 1 };
   }
 }
+
+/** Where a reload reports: the server's log. */
+export interface ReloadLog {
+  readonly log: (message: string) => void;
+  readonly error: (message: string) => void;
+}
+
+/**
+ * Reads the configuration again as at launch (the same command line; the environment cannot
+ * change under a running process, the files can) and puts it in force where it can be. One line
+ * says what changed and what waits for a restart; a configuration that does not load is refused
+ * with one line and the running one stays.
+ */
+export async function reloadConfiguration(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  server: ChatServer,
+  log: ReloadLog,
+): Promise<void> {
+  let next;
+  try {
+    next = loadSettings(
+      parseLaunchArguments(argv, () => undefined),
+      env,
+    );
+  } catch (error) {
+    const reason = error instanceof ConfigurationError ? error.message : plainFailure(error);
+    log.error(`configuration not reloaded: ${reason}; the running configuration stays`);
+    return;
+  }
+  const { applied, needRestart } = await server.reload(next);
+  const changed = applied.length > 0 ? applied.join(', ') : 'nothing changed';
+  const waiting = needRestart.length > 0 ? `; these need a restart to change: ${needRestart.join(', ')}` : '';
+  log.log(`configuration reloaded: ${changed}${waiting}`);
+}

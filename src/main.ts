@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { constants } from 'node:os';
 import { ChatServer } from './chat-server';
-import { launch } from './launch';
+import { launch, reloadConfiguration } from './launch';
 
 type Stop = (signal: NodeJS.Signals) => void;
 
@@ -33,18 +33,38 @@ function stopServing(server: ChatServer): Stop {
   };
 }
 
+/** SIGHUP while starting: nothing to reload yet; the configuration being started is the file's. */
+const reloadWhileStarting = (): void => {
+  process.stderr.write('chat-server: SIGHUP received during start-up: ignored (the configuration is being read now)\n');
+};
+
+/** Once it serves, SIGHUP reloads the configuration (one at a time; one that comes meanwhile follows). */
+function reloader(server: ChatServer, argv: readonly string[]): () => void {
+  const log = new Logger('Configuration');
+  let running: Promise<void> = Promise.resolve();
+  return () => {
+    running = running
+      .then(() => reloadConfiguration(argv, process.env, server, { log: (m) => log.log(m), error: (m) => log.error(m) }))
+      .catch((error: Error) => log.error(`configuration reload failed: ${error.message}`));
+  };
+}
+
 async function main(): Promise<void> {
   let stop = stopStarting;
+  let reload = reloadWhileStarting;
   const onSignal = (signal: NodeJS.Signals) => stop(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', () => reload());
 
-  const result = await launch(process.argv.slice(2), process.env, {
+  const argv = process.argv.slice(2);
+  const result = await launch(argv, process.env, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
   });
   if ('exitCode' in result) process.exit(result.exitCode);
   stop = stopServing(result.server);
+  reload = reloader(result.server, argv);
 }
 
 void main();

@@ -128,6 +128,17 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   }
 
   /**
+   * A reloaded configuration. Every connection shares these options, so the new limits apply at
+   * once where they are read per use (output waiting, commands waiting, the idle flush, the
+   * per-address count); a connection's command rate and login time are set as it opens, so they
+   * apply to new connections. The listening addresses stay as they are.
+   */
+  reconfigure(options: LineServerOptions): void {
+    const { port: _port, host: _host, tlsPort: _tlsPort, proxyProtocolFrom: _proxies, ...live } = options;
+    Object.assign(this.options, live);
+  }
+
+  /**
    * Stops accepting, finishes the commands already received, closes every client, then the links:
    * until then they still carry the answers that clients are owed (a remote SAY's RECV).
    */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { SETTINGS, Settings } from '../../config/settings';
+import { SETTINGS_RELOAD, SettingsReload } from '../../config/settings-reload';
 import { isValidUserName } from '../../domain/names';
 import { parseUserRef, Qualified } from '../../domain/qualified-names';
 import { Reply } from '../../transport/replies';
@@ -58,9 +59,13 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
     private readonly channelEvents: ChannelEvents,
     @Inject(SHARED_LINKS) private readonly shared: SharedLinks | null,
     @Optional() dataSource?: DataSource,
+    @Optional() @Inject(SETTINGS_RELOAD) reload?: SettingsReload,
   ) {
     this.peerChannels = new PeerChannels(settings);
-    this.pending = new PendingRequests(settings.federation.requestTimeoutMs);
+    reload?.onReload((_settings, changed) => {
+      if (changed.includes('federation.peers')) this.peerChannels.reconfigure();
+    });
+    this.pending = new PendingRequests(() => settings.federation.requestTimeoutMs);
     this.members = new RemoteChannelMembers(dataSource?.getRepository(RemoteChannelMembership), shared, this.log);
     this.fromChannelServer = new ChannelServerLines(
       settings.hostname,

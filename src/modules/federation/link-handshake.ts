@@ -48,12 +48,17 @@ export class LinkHandshake {
   private readonly refusals: Refusals;
 
   constructor(
-    private readonly peers: ConfiguredPeers,
+    private peers: ConfiguredPeers,
     private readonly hostname: string,
     private readonly log: Logger,
     private readonly later: (ms: number, action: () => void) => void,
   ) {
     this.refusals = new Refusals(log);
+  }
+
+  /** The peers list was reloaded: handshakes from now on are checked against `peers`. */
+  usePeers(peers: ConfiguredPeers): void {
+    this.peers = peers;
   }
 
   /** The FEDERATE-OUT to send a dialled peer, and what it offered. */

@@ -11,16 +11,22 @@ export type Added = 'added' | 'known' | 'invalid' | 'full';
  */
 export class PeerChannels {
   private readonly byPeer = new Map<string, Set<string>>();
-  private readonly configured: ReadonlySet<string>;
+  private configured: ReadonlySet<string> = new Set();
 
   constructor(private readonly settings: Settings) {
+    this.reconfigure();
+  }
+
+  /** Reads the peers list (again, after a reload): channels of names no longer configured are forgotten. */
+  reconfigure(): void {
     // A peer is named by its `hostname`, else `host:port`; a bare handshake may leave just the host.
     const names = new Set<string>();
-    for (const peer of settings.federation.peers ?? []) {
+    for (const peer of this.settings.federation.peers ?? []) {
       names.add(peer.hostname ?? `${peer.host}:${peer.port}`);
       names.add(peer.host);
     }
     this.configured = names;
+    for (const peer of [...this.byPeer.keys()]) if (!names.has(peer)) this.byPeer.delete(peer);
   }
 
   get cap(): number {

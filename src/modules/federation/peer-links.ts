@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { isIP } from 'node:net';
 import { PeerSettings, SETTINGS, Settings } from '../../config/settings';
+import { SETTINGS_RELOAD, SettingsReload } from '../../config/settings-reload';
 import { compareCodePoints } from '../../domain/code-point-order';
 import { LINK_DIALER, LinkDialer } from '../../transport/link-dialer';
 import { Session } from '../../transport/session';
@@ -50,7 +51,9 @@ interface Dialed {
 @Injectable()
 export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('Federation');
-  private readonly peers: ConfiguredPeers;
+  private peers: ConfiguredPeers;
+  /** The peers as configured when they were last read: a reload compares the new list with it. */
+  private configured: readonly PeerSettings[];
   private readonly links = new Map<PeerSettings, Link>();
   private readonly dialed = new Map<Session, Dialed>();
   private readonly handshake: LinkHandshake;
@@ -66,9 +69,50 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(SHARED_LINKS) private readonly shared: SharedLinks | null,
     @Optional() @Inject(LINK_DIALER) private readonly dialer?: LinkDialer,
+    @Optional() @Inject(SETTINGS_RELOAD) reload?: SettingsReload,
   ) {
     this.peers = new ConfiguredPeers(settings, (message) => this.log.warn(message));
+    this.configured = settings.federation.peers;
     this.handshake = new LinkHandshake(this.peers, settings.hostname, this.log, (ms, action) => this.later(ms, action));
+    reload?.onReload((_settings, changed) =>
+      changed.includes('federation.peers') || changed.includes('federation.acceptFrom') ? this.peersReloaded() : undefined,
+    );
+  }
+
+  /**
+   * The peers list was reloaded. A peer configured exactly as before keeps its link; the link of a
+   * peer no longer configured, or configured otherwise (address, name, secret, TLS), is closed;
+   * new peers are dialled. Names are resolved before anything changes.
+   */
+  private async peersReloaded(): Promise<void> {
+    const peers = new ConfiguredPeers(this.settings, (message) => this.log.warn(message));
+    await peers.resolve();
+    const next = this.settings.federation.peers;
+    const gone = this.configured.filter((peer) => !next.includes(peer));
+    const added = next.filter((peer) => !this.configured.includes(peer));
+    this.peers = peers;
+    this.configured = next;
+    this.handshake.usePeers(peers);
+    for (const peer of gone) {
+      this.retryDelay.delete(peer);
+      const link = this.links.get(peer);
+      if (link) {
+        const name = link.session.peer as string;
+        this.links.delete(peer);
+        this.stopRelaying(name);
+        this.events?.linkDown(name);
+        link.session.peer = undefined;
+        link.session.close();
+      }
+      for (const [session, dialed] of [...this.dialed]) {
+        if (dialed.peer !== peer) continue;
+        this.dialed.delete(session);
+        session.close();
+      }
+    }
+    const names = (list: readonly PeerSettings[]) => list.map((peer) => addressOf(peer)).join(', ') || 'none';
+    this.log.log(`peers reloaded: ${added.length} added (${names(added)}), ${gone.length} removed (${names(gone)})`);
+    if (this.dialer) for (const peer of added) void this.dial(peer);
   }
 
   /** How often claims not held are asked for: a third of the lease, at most every 2 s. */
@@ -221,7 +265,7 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async dial(peer: PeerSettings): Promise<void> {
-    if (this.stopped || !this.dialer || this.links.has(peer)) return;
+    if (this.stopped || !this.dialer || this.links.has(peer) || !this.configured.includes(peer)) return;
     if (this.shared && !(await this.holdsDial(peer))) {
       this.later(this.claimRetryMs, () => void this.dial(peer));
       return;

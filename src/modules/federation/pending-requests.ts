@@ -47,7 +47,12 @@ export class PendingRequests {
   /** When the SAYs of every user are next checked for expiry (those of a user are, whenever used). */
   private sweepAt = 0;
 
-  constructor(private readonly timeoutMs: number) {}
+  /** `timeoutMs` is read for each request, so a reloaded `federation.requestTimeoutMs` applies to the next one. */
+  constructor(private readonly timeout: () => number) {}
+
+  private get timeoutMs(): number {
+    return this.timeout();
+  }
 
   /** Waits for the answer to a JOIN; undefined when the same JOIN is already waiting. */
   join(user: string, channel: Qualified): Promise<boolean> | undefined {
