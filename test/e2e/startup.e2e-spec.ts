@@ -178,5 +178,7 @@ describe('start-up', () => {
       expect(readdirSync(folder).filter((entry) => entry.startsWith('.'))).toEqual([]);
       expect(readdirSync(folder)).toContain('PG_VERSION');
     },
+    // Two creations of a database, one cut short: half a minute on a machine busy with other suites.
+    120_000,
   );
 });
