@@ -50,6 +50,7 @@ export function lineServerOptions(settings: Settings): LineServerOptions {
     unauthenticatedIdleMs: limits.unauthenticatedIdleSeconds * 1000,
     sendQueueBytes: limits.sendQueueBytes,
     connectionsPerAddress: limits.connectionsPerAddress,
+    maxConnections: limits.maxConnections,
     exemptLoopback: limits.exemptLoopback,
     proxyProtocolFrom: settings.proxyProtocol?.from,
     ...(settings.tls && settings.tls.port !== 0 ? { tlsPort: settings.tls.port } : {}),

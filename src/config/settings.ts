@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { forbiddenInHostname, HOSTNAME_MAX } from '../domain/names';
+import { connectionCapFor, openFilesLimit } from './descriptor-limit';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -97,6 +98,11 @@ export interface Limits {
   /** Commands waiting behind the rate limit before the connection is closed. */
   readonly maxQueuedCommands: number;
   readonly connectionsPerAddress: number;
+  /**
+   * Inbound connections open at once, from all addresses; beyond it a new one is closed at once,
+   * except from a peer's address. By default derived from the limit on open files.
+   */
+  readonly maxConnections: number;
   readonly unauthenticatedIdleSeconds: number;
   readonly sendQueueBytes: number;
   readonly loginFailuresPerMinute: number;
@@ -117,6 +123,7 @@ export const DEFAULT_LIMITS: Limits = {
   commandBurst: 200,
   maxQueuedCommands: 1000,
   connectionsPerAddress: 256,
+  maxConnections: connectionCapFor(openFilesLimit()),
   unauthenticatedIdleSeconds: 300,
   sendQueueBytes: 1_048_576,
   loginFailuresPerMinute: 10,
@@ -298,6 +305,7 @@ export const settingsFileSchema = z.strictObject({
       commandBurst: integer(1, 1_000_000).optional(),
       maxQueuedCommands: integer(1, 1_000_000).optional(),
       connectionsPerAddress: integer(1, 1_000_000).optional(),
+      maxConnections: integer(1, 10_000_000).optional(),
       unauthenticatedIdleSeconds: integer(1, 86_400).optional(),
       sendQueueBytes: integer(65_536, 1_073_741_824).optional(),
       loginFailuresPerMinute: integer(1, 1_000_000).optional(),

@@ -16,12 +16,15 @@ import { Reply } from './replies';
 import { Session, SESSION_CLOSED } from './session';
 import { ServerCertificate } from './tls-certificate';
 import { connectPinned, connectPlain, createTlsListener } from './tls-sockets';
+import { ThrottledWarnings } from '../logging/throttled-warnings';
 import { CommandOutcome, ERROR_STAGES, ErrorStage, OutcomeCounts, TransportStats, TransportStatus } from './transport-status';
 
 export interface LineServerOptions extends ConnectionOptions {
   readonly port: number;
   readonly host: string;
   readonly connectionsPerAddress: number;
+  /** Inbound sockets open at once, on both ports; a peer's address may go beyond it. */
+  readonly maxConnections: number;
   /** Loopback addresses skip the command rate and the per-address limit. */
   readonly exemptLoopback: boolean;
   /** How long a shutdown waits for a client to close before dropping it. */
@@ -68,6 +71,14 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   private readonly stopFollowingCertificate?: () => void;
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
+  /** Inbound sockets open now, on both ports, whatever they turn out to be. */
+  private inbound = 0;
+  /** Addresses whose connections pass the connection cap: the peers', so links keep working at the cap. */
+  private linkAddresses: (address: string) => boolean = () => false;
+  /** Connections refused for the cap and for their address's limit, since start. */
+  private readonly refused = { capacity: 0, perAddress: 0 };
+  /** A flood of refused connections is logged once a minute, with a count, not once each. */
+  private readonly refusals = new ThrottledWarnings((message) => this.log.warn(message));
   private readonly proxyFrom: ReadonlySet<string>;
   /** Connections from a load balancer whose PROXY header has not arrived yet. */
   private readonly awaitingHeader = new Set<Socket>();
@@ -105,6 +116,8 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
         this.taking(socket, () => this.admit(socket, socket.remoteAddress ?? 'unknown')),
       );
       this.stopFollowingCertificate = certificate.onReload(({ cert, key }) => this.tlsServer?.setSecureContext({ cert, key }));
+      // The cap applies to the raw socket, before its handshake costs anything.
+      this.tlsServer.prependListener('connection', (socket: Socket) => this.taking(socket, () => this.withinCapacity(socket)));
     }
   }
 
@@ -188,6 +201,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       bytesSent,
       commands: this.commandCounts,
       internalErrors: this.internalErrors,
+      connectionsRefused: { ...this.refused },
     };
   }
 
@@ -241,7 +255,34 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     }
   }
 
+  /** Lets connections from the addresses `test` accepts past the connection cap (peer servers'). */
+  acceptLinksFrom(test: (address: string) => boolean): void {
+    this.linkAddresses = test;
+  }
+
+  /**
+   * The connection cap, applied to every inbound socket before anything else: one too many is
+   * closed at once, unless it comes from a peer's address. The descriptors kept below the
+   * process's limit stay free for the database, HTTP and peer links.
+   */
+  private withinCapacity(socket: Socket): boolean {
+    const address = plainAddress(socket.remoteAddress ?? 'unknown');
+    if (this.inbound >= this.options.maxConnections && !this.linkAddresses(address)) {
+      this.refused.capacity++;
+      this.refusals.refuse(
+        'capacity',
+        `refused a connection from ${address}: ${this.inbound} connections open, the most allowed (limits.maxConnections)`,
+      );
+      socket.destroy();
+      return false;
+    }
+    this.inbound++;
+    socket.once('close', () => this.inbound--);
+    return true;
+  }
+
   private accept(socket: Socket): void {
+    if (!this.withinCapacity(socket)) return;
     const address = socket.remoteAddress ?? 'unknown';
     if (this.proxyFrom.size > 0 && this.proxyFrom.has(plainAddress(address))) {
       this.acceptProxied(socket, address).catch((error: unknown) => {
@@ -280,7 +321,11 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     const exempt = this.options.exemptLoopback && isLoopback(address);
     const count = this.perAddress.get(address) ?? 0;
     if (!exempt && count >= this.options.connectionsPerAddress) {
-      this.log.warn({ remote: address }, `refused a connection from ${address}: ${count} already open`);
+      this.refused.perAddress++;
+      this.refusals.refuse(
+        `address ${address}`,
+        `refused a connection from ${address}: ${count} already open (limits.connectionsPerAddress)`,
+      );
       socket.destroy();
       return;
     }

@@ -15,6 +15,8 @@ export interface DialTarget {
 /** Opens connections to other servers; their lines reach the handlers whose scope is `dialing`, then `link`. */
 export interface LinkDialer {
   dial(target: DialTarget): Promise<Session>;
+  /** Lets inbound connections from the addresses `test` accepts past the connection cap: peer links keep working at it. */
+  acceptLinksFrom?(test: (address: string) => boolean): void;
 }
 
 /** Injection token for the transport's `LinkDialer`. */

@@ -34,6 +34,8 @@ export interface TransportStats {
   readonly commands: ReadonlyMap<string, Readonly<OutcomeCounts>>;
   /** Unexpected errors caught, by stage; each was logged, and the process carried on. */
   readonly internalErrors: ReadonlyMap<ErrorStage, number>;
+  /** Connections closed at once on arrival: at the connection cap, and over their address's limit. */
+  readonly connectionsRefused: { readonly capacity: number; readonly perAddress: number };
 }
 
 /** What the transport tells the rest of the server about itself (readiness and metrics). */

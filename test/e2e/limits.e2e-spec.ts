@@ -1,5 +1,8 @@
 import { connect } from 'node:net';
+import { PeerAddress, parsePeer } from '../../src/config/settings';
 import { testDatabases } from './harness/databases';
+import { freePort } from './harness/federation';
+import { httpGet } from './harness/http-probe';
 import { delay, LineClient } from './harness/line-client';
 import { SettingsOverrides, TestServer } from './harness/test-server';
 
@@ -74,6 +77,44 @@ describe('connections per address (limits.connectionsPerAddress)', () => {
     open[1].close();
     await delay(100);
     const again = await client('again');
+    again.send('CHANNELS');
+    await again.expectLine('RESULT CHANNELS ');
+  });
+});
+
+describe('the connection cap (limits.maxConnections)', () => {
+  test("beyond the cap a client is closed at once; /readyz, the metrics and a peer's link keep working", async () => {
+    const peer = parsePeer(`127.0.0.1:${await freePort('127.0.0.1')}`) as PeerAddress;
+    await startWith({
+      limits: { maxConnections: 3 },
+      http: { port: await freePort('127.0.0.1') },
+      federation: { peers: [peer], acceptFrom: 'listed', requestTimeoutMs: 5000 },
+    });
+    // Clients come from 127.0.0.2; the peer's address is 127.0.0.1.
+    const fromClient = async (name: string) => {
+      const connected = await LineClient.connect(server.port, name, '127.0.0.1', '127.0.0.2');
+      clients.push(connected);
+      return connected;
+    };
+    const open = [await fromClient('one'), await fromClient('two'), await fromClient('three')];
+    const over = [await fromClient('four'), await fromClient('five')];
+    for (const each of over) await each.expectClosed(2000);
+    expect((await httpGet(server.http, '/readyz')).status).toBe(200);
+    const metrics = (await httpGet(server.http, '/metrics')).body;
+    expect(metrics).toContain('chat_connections_refused_total{reason="capacity"} 2');
+
+    const link = await LineClient.connect(server.port, 'peer', '127.0.0.1', '127.0.0.1');
+    clients.push(link);
+    link.send(`FEDERATE-OUT 127.0.0.1:${peer.port}`);
+    expect(await link.readLine(5000)).toMatch(/^FEDERATE-CONFIRM /);
+
+    open[0].send('CHANNELS');
+    await open[0].expectLine('RESULT CHANNELS ');
+    // The link counts too: with it, three are open. Two clients leave, and there is room for one.
+    open[1].close();
+    open[2].close();
+    await delay(200);
+    const again = await fromClient('again');
     again.send('CHANNELS');
     await again.expectLine('RESULT CHANNELS ');
   });

@@ -66,6 +66,7 @@ describe('the transport survives an error at every stage', () => {
         port: 0,
         host: '127.0.0.1',
         connectionsPerAddress: 100,
+        maxConnections: 100,
         exemptLoopback: true,
         shutdownGraceMs: 500,
       },

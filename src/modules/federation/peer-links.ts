@@ -135,6 +135,7 @@ export class PeerLinks implements OnApplicationBootstrap, OnModuleDestroy {
       this.claimTimer = setInterval(() => void this.claimRelays(), this.claimRetryMs);
       this.claimTimer.unref();
     }
+    this.dialer?.acceptLinksFrom?.((address) => this.peers.mayConnect(address));
     if (!this.dialer) return;
     for (const peer of this.peers.all) void this.dial(peer);
   }

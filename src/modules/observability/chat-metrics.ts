@@ -14,6 +14,7 @@ const EMPTY_STATS: TransportStats = {
   bytesSent: 0,
   commands: new Map(),
   internalErrors: new Map(),
+  connectionsRefused: { capacity: 0, perAddress: 0 },
 };
 
 /**
@@ -75,6 +76,18 @@ export class ChatMetrics {
       collect() {
         this.reset();
         for (const [stage, count] of scraped().internalErrors) this.inc({ stage }, count);
+      },
+    });
+    new Counter({
+      name: 'chat_connections_refused_total',
+      help: 'Connections closed at once on arrival: at the connection cap (limits.maxConnections), or over their address limit.',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        const { capacity, perAddress } = scraped().connectionsRefused;
+        this.inc({ reason: 'capacity' }, capacity);
+        this.inc({ reason: 'per-address' }, perAddress);
       },
     });
     total('chat_recv_deliveries_total', 'RECV lines handed to connections of channel members.', () => presence.delivered);
