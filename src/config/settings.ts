@@ -105,7 +105,10 @@ export interface Limits {
   readonly maxConnections: number;
   readonly unauthenticatedIdleSeconds: number;
   readonly sendQueueBytes: number;
+  /** Failed LOGINs for one account from one address in the last minute, beyond which that address's LOGINs for it fail at once. */
   readonly loginFailuresPerMinute: number;
+  /** Failed LOGINs from one address for any account in the last minute, beyond which its LOGINs fail at once. */
+  readonly loginFailuresPerAddressPerMinute: number;
   readonly registrationsPerMinute: number;
   /** Channels one peer server may have listed here; FEDCHANNELS and FEDNEW beyond it are refused. */
   readonly channelsPerPeer: number;
@@ -113,7 +116,7 @@ export interface Limits {
   readonly channelsPerUser: number;
   /** Channels this server holds; CREATE beyond it is refused, so CHANNELS stays readable. */
   readonly maxChannels: number;
-  /** 127.0.0.0/8 and ::1 skip the rate, per-address and registration limits (for benchmarks). */
+  /** 127.0.0.0/8 and ::1 skip the rate, per-address, registration and per-address login limits (for benchmarks). */
   readonly exemptLoopback: boolean;
 }
 
@@ -127,6 +130,7 @@ export const DEFAULT_LIMITS: Limits = {
   unauthenticatedIdleSeconds: 300,
   sendQueueBytes: 1_048_576,
   loginFailuresPerMinute: 10,
+  loginFailuresPerAddressPerMinute: 60,
   registrationsPerMinute: 600,
   channelsPerPeer: 1000,
   channelsPerUser: 1000,
@@ -309,6 +313,7 @@ export const settingsFileSchema = z.strictObject({
       unauthenticatedIdleSeconds: integer(1, 86_400).optional(),
       sendQueueBytes: integer(65_536, 1_073_741_824).optional(),
       loginFailuresPerMinute: integer(1, 1_000_000).optional(),
+      loginFailuresPerAddressPerMinute: integer(1, 1_000_000).optional(),
       registrationsPerMinute: integer(1, 1_000_000).optional(),
       channelsPerPeer: integer(1, 1_000_000).optional(),
       channelsPerUser: integer(1, 10_000_000).optional(),

@@ -3,6 +3,7 @@ import { PeerAddress, parsePeer } from '../../src/config/settings';
 import { testDatabases } from './harness/databases';
 import { freePort } from './harness/federation';
 import { httpGet } from './harness/http-probe';
+import { LEVEL, LogCapture } from './harness/log-capture';
 import { delay, LineClient } from './harness/line-client';
 import { SettingsOverrides, TestServer } from './harness/test-server';
 
@@ -16,6 +17,13 @@ async function startWith(overrides: SettingsOverrides): Promise<void> {
 
 async function client(name: string): Promise<LineClient> {
   const connected = await LineClient.connect(server.port, name);
+  clients.push(connected);
+  return connected;
+}
+
+/** A client connecting from `address` (127.0.0.0/8: loopback, but not the test runner's 127.0.0.1). */
+async function clientFrom(address: string, name: string): Promise<LineClient> {
+  const connected = await LineClient.connect(server.port, name, '127.0.0.1', address);
   clients.push(connected);
   return connected;
 }
@@ -200,6 +208,109 @@ describe('login attempts (limits.loginFailuresPerMinute)', () => {
     attacker.send('LOGIN bystander right');
     await attacker.expectLine('RESULT LOGIN 1');
   });
+
+  test('the failures lock the account for the guessing address only: its owner logs in from another address', async () => {
+    const logs = new LogCapture();
+    server = await TestServer.start(
+      await database.fresh(),
+      { logLevel: 'warn', limits: { loginFailuresPerMinute: 3 }, http: { port: await freePort('127.0.0.1') } },
+      { logDestination: logs },
+    );
+    const owner = await clientFrom('127.0.0.3', 'owner');
+    owner.send('REGISTER target right');
+    await owner.expectLine('RESULT REGISTER 1');
+    const attacker = await clientFrom('127.0.0.2', 'attacker');
+    for (let attempt = 0; attempt < 5; attempt++) {
+      attacker.send(`LOGIN target guess${attempt}`);
+      await attacker.expectLine('RESULT LOGIN 0');
+    }
+    attacker.send('LOGIN target right');
+    await attacker.expectLine('RESULT LOGIN 0');
+    owner.send('LOGIN target right');
+    await owner.expectLine('RESULT LOGIN 1');
+
+    // Logged: the first failure, then the first refusal, each with a count of the rest; never a password.
+    const lines = logs
+      .atLeast(LEVEL.warn)
+      .map((entry) => entry.msg)
+      .filter((msg) => msg.startsWith('LOGIN as'));
+    expect(lines).toEqual([
+      'LOGIN as "target" from 127.0.0.2 failed: wrong password',
+      'LOGIN as "target" from 127.0.0.2 refused: 3 failures for this account from this address in the last minute (limits.loginFailuresPerMinute)',
+    ]);
+    expect(logs.raw.join('')).not.toMatch(/guess|right/);
+    const metrics = (await httpGet(server.http, '/metrics')).body;
+    expect(metrics).toContain('chat_login_failures_total{reason="credentials"} 3');
+    expect(metrics).toContain('chat_login_failures_total{reason="account"} 3');
+  });
+});
+
+describe('login spraying (limits.loginFailuresPerAddressPerMinute)', () => {
+  test('an address that fails across many accounts fails fast on every account; other addresses are unaffected', async () => {
+    await startWith({ limits: { loginFailuresPerAddressPerMinute: 4 } });
+    const owner = await clientFrom('127.0.0.3', 'owner');
+    owner.send('REGISTER owner right');
+    await owner.expectLine('RESULT REGISTER 1');
+    const sprayer = await clientFrom('127.0.0.2', 'sprayer');
+    for (const name of ['ann', 'ben', 'owner', 'cat']) {
+      sprayer.send(`LOGIN ${name} password1`);
+      await sprayer.expectLine('RESULT LOGIN 0');
+    }
+    // The fifth guess is refused unchecked, even the right password; a second connection changes nothing.
+    sprayer.send('LOGIN owner right');
+    await sprayer.expectLine('RESULT LOGIN 0');
+    const again = await clientFrom('127.0.0.2', 'sprayer-again');
+    again.send('LOGIN owner right');
+    await again.expectLine('RESULT LOGIN 0');
+    owner.send('LOGIN owner right');
+    await owner.expectLine('RESULT LOGIN 1');
+  });
+
+  test('limits.exemptLoopback lifts the per-address count, not the per-account one', async () => {
+    await startWith({ limits: { loginFailuresPerAddressPerMinute: 2, loginFailuresPerMinute: 3, exemptLoopback: true } });
+    const setup = await clientFrom('127.0.0.3', 'setup');
+    setup.send('REGISTER owner right');
+    await setup.expectLine('RESULT REGISTER 1');
+    const sprayer = await clientFrom('127.0.0.2', 'sprayer');
+    for (const name of ['ann', 'ben', 'cat', 'dan']) {
+      sprayer.send(`LOGIN ${name} password1`);
+      await sprayer.expectLine('RESULT LOGIN 0');
+    }
+    sprayer.send('LOGIN owner right');
+    await sprayer.expectLine('RESULT LOGIN 1');
+  });
+
+  test('hashing is shared between addresses: a LOGIN is not queued behind another address’s flood', async () => {
+    // Cost 10 makes each check take tens of milliseconds, so the flood's checks pile up.
+    await startWith({
+      bcryptCost: 10,
+      limits: { loginFailuresPerMinute: 1_000_000, loginFailuresPerAddressPerMinute: 1_000_000 },
+    });
+    const owner = await clientFrom('127.0.0.3', 'owner');
+    owner.send('REGISTER owner right');
+    await owner.expectLine('RESULT REGISTER 1', 10_000);
+    const flood = await Promise.all(Array.from({ length: 40 }, (_, index) => clientFrom('127.0.0.2', `flood${index}`)));
+    let floodAnswers = 0;
+    let stop = false;
+    const floods = flood.map(async (each) => {
+      while (!stop) {
+        each.send('LOGIN owner wrong');
+        await each.expectLine('RESULT LOGIN 0', 60_000);
+        floodAnswers++;
+      }
+    });
+    // Let every flood connection get a check queued.
+    while (floodAnswers < 80) await delay(20);
+    const before = floodAnswers;
+    owner.send('LOGIN owner right');
+    await owner.expectLine('RESULT LOGIN 1', 30_000);
+    const overtaken = floodAnswers - before;
+    stop = true;
+    await Promise.all(floods);
+    // First come, first served, the owner's check would wait for the 40 already queued. Shared,
+    // it waits for the checks running and at most one more of the flood's.
+    expect(overtaken).toBeLessThan(12);
+  }, 120_000);
 });
 
 describe('registrations (limits.registrationsPerMinute)', () => {

@@ -78,3 +78,38 @@ describe('ConcurrencyLimit', () => {
     expect(() => new ConcurrencyLimit(value)).toThrow(RangeError);
   });
 });
+
+describe('ConcurrencyLimit shared between keys', () => {
+  it('serves waiting keys in turn, so a key with many tasks waiting does not hold back another', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const blocker = gate();
+    const order: string[] = [];
+    const all: Array<Promise<void>> = [limit.run(() => blocker.opened)];
+    for (let index = 0; index < 5; index++) {
+      all.push(limit.run(async () => void order.push(`flood${index}`), 'flood'));
+    }
+    all.push(limit.run(async () => void order.push('owner'), 'owner'));
+    all.push(limit.run(async () => void order.push('third'), 'third'));
+    expect(limit.queued).toBe(7);
+    expect(limit.waitingKeys).toBe(3);
+    blocker.open();
+    await Promise.all(all);
+    // FIFO would have run all five flood tasks before the owner's.
+    expect(order).toEqual(['flood0', 'owner', 'third', 'flood1', 'flood2', 'flood3', 'flood4']);
+    expect(limit.queued).toBe(0);
+    expect(limit.waitingKeys).toBe(0);
+  });
+
+  it('keeps each key’s own tasks in arrival order', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const blocker = gate();
+    const order: string[] = [];
+    const all: Array<Promise<void>> = [limit.run(() => blocker.opened)];
+    for (const name of ['a1', 'b1', 'a2', 'b2', 'a3']) {
+      all.push(limit.run(async () => void order.push(name), name[0]));
+    }
+    blocker.open();
+    await Promise.all(all);
+    expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3']);
+  });
+});

@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import { DatabaseLog } from '../../src/database/database-log';
+import { AuthService } from '../../src/modules/auth/auth.service';
 import { ChatMetrics } from '../../src/modules/observability/chat-metrics';
 import { PeerLinks } from '../../src/modules/federation/peer-links';
 import { Presence } from '../../src/modules/presence/presence';
@@ -255,6 +256,7 @@ describe('the transport survives an error at every stage', () => {
       { online: 0, delivered: 0 } as unknown as Presence,
       { linksUp: 0 } as unknown as PeerLinks,
       { errors: 0 } as unknown as DatabaseLog,
+      { loginFailures: { credentials: 0, account: 0, address: 0 } } as unknown as AuthService,
       null,
     );
     const text = await metrics.render();

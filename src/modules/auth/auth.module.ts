@@ -10,5 +10,6 @@ import { User } from './user.entity';
   imports: [TypeOrmModule.forFeature([User]), PresenceModule, ClusterModule],
   controllers: [AuthController],
   providers: [AuthService],
+  exports: [AuthService],
 })
 export class AuthModule {}

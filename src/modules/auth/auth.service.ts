@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { compare, hash } from 'bcrypt';
 import { availableParallelism } from 'node:os';
@@ -9,6 +9,7 @@ import { ConcurrencyLimit } from '../../domain/concurrency-limit';
 import { isLoopback } from '../../domain/loopback';
 import { nameRisk } from '../../domain/name-safety';
 import { isValidPassword, isValidUserName } from '../../domain/names';
+import { ThrottledWarnings } from '../../logging/throttled-warnings';
 import { Session } from '../../transport/session';
 import { CLUSTER } from '../cluster/cluster.module';
 import { ClusterConnection } from '../cluster/cluster-connection';
@@ -20,15 +21,26 @@ import { User } from './user.entity';
 export class AuthService implements OnModuleInit {
   /** Compared against when the user does not exist, so both failures take the same time. */
   private dummyHash = '';
-  /** Per account and per address; counted across the cluster on an instance of one. */
-  private readonly loginFailures: MinuteCounts;
+  /**
+   * Failed LOGINs per account and address (`<address> <name>`: an attacker elsewhere cannot lock
+   * the owner out) and per address (spraying many accounts); counted across the cluster on an
+   * instance of one.
+   */
+  private readonly accountFailures: MinuteCounts;
+  private readonly addressFailures: MinuteCounts;
   private readonly registrations: MinuteCounts;
   /**
    * bcrypt runs on libuv's threads (four by default). One hash per core at a time keeps the cores
    * as busy as four would, and leaves the event loop a core to answer everyone else during a login
-   * storm.
+   * storm. Waiting hashes take turns by address, so one address's hundreds of LOGINs cannot starve
+   * another address's one.
    */
   private readonly bcrypt = new ConcurrencyLimit(availableParallelism());
+  private readonly log = new Logger('Auth');
+  /** Failed and refused LOGINs, at most one line per address and kind a minute; never the password. */
+  private readonly failureLog = new ThrottledWarnings((message) => this.log.warn(message));
+  /** LOGINs that failed, by why: a wrong password or unknown user, or refused by a limit without checking. */
+  readonly loginFailures = { credentials: 0, account: 0, address: 0 };
 
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
@@ -36,8 +48,10 @@ export class AuthService implements OnModuleInit {
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(CLUSTER) cluster: ClusterConnection | null,
   ) {
-    this.loginFailures = cluster ? new SharedMinuteCounter(cluster.commands, 'login-failures') : localMinuteCounts();
-    this.registrations = cluster ? new SharedMinuteCounter(cluster.commands, 'registrations') : localMinuteCounts();
+    const counts = (name: string) => (cluster ? new SharedMinuteCounter(cluster.commands, name) : localMinuteCounts());
+    this.accountFailures = counts('login-failures-account');
+    this.addressFailures = counts('login-failures-address');
+    this.registrations = counts('registrations');
   }
 
   async onModuleInit(): Promise<void> {
@@ -57,7 +71,7 @@ export class AuthService implements OnModuleInit {
     }
     if (!isValidUserName(name) || !isValidPassword(password) || nameRisk(name) !== undefined) return false;
     if (await this.users.existsBy({ name })) return false;
-    const passwordHash = await this.bcrypt.run(() => hash(password, this.settings.bcryptCost));
+    const passwordHash = await this.bcrypt.run(() => hash(password, this.settings.bcryptCost), address);
     try {
       await this.users.insert({ name, passwordHash });
       return true;
@@ -68,20 +82,53 @@ export class AuthService implements OnModuleInit {
     }
   }
 
-  /** Logs `session` in as `name`; false on bad credentials or when either side is already logged in. */
+  /**
+   * Logs `session` in as `name`; false on bad credentials, when either side is already logged in,
+   * or when this address has failed too often for this account or for any account in the last
+   * minute (then without spending bcrypt time on the guess).
+   */
   async login(session: Session, name: string, password: string): Promise<boolean> {
     if (session.user !== undefined) return false;
-    // An account under attack fails fast, without spending bcrypt time on the guesses.
-    if (await reached(this.loginFailures, name, this.settings.limits.loginFailuresPerMinute)) return false;
+    const address = session.remoteAddress;
+    const { loginFailuresPerMinute, loginFailuresPerAddressPerMinute, exemptLoopback } = this.settings.limits;
+    const account = `${address} ${name}`;
+    const perAddress = !(exemptLoopback && isLoopback(address));
+    if (await reached(this.accountFailures, account, loginFailuresPerMinute)) {
+      this.loginFailures.account++;
+      this.failureLog.refuse(
+        `account ${address}`,
+        `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerMinute} failures for this account from this address in the last minute (limits.loginFailuresPerMinute)`,
+      );
+      return false;
+    }
+    if (perAddress && (await reached(this.addressFailures, address, loginFailuresPerAddressPerMinute))) {
+      this.loginFailures.address++;
+      this.failureLog.refuse(
+        `address ${address}`,
+        `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerAddressPerMinute} failures from this address in the last minute (limits.loginFailuresPerAddressPerMinute)`,
+      );
+      return false;
+    }
     const user = isValidUserName(name) ? await this.users.findOneBy({ name }) : null;
     // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
-    const matches = await this.bcrypt.run(() => compare(password, user?.passwordHash ?? this.dummyHash));
+    const matches = await this.bcrypt.run(() => compare(password, user?.passwordHash ?? this.dummyHash), address);
     if (!user || !matches || !isValidPassword(password)) {
-      await recorded(this.loginFailures, name);
+      this.loginFailures.credentials++;
+      this.failureLog.refuse(
+        `credentials ${address}`,
+        `LOGIN as ${shown(name)} from ${address} failed: ${user ? 'wrong password' : 'no such user'}`,
+      );
+      await recorded(this.accountFailures, account);
+      if (perAddress) await recorded(this.addressFailures, address);
       return false;
     }
     return this.presence.attach(session, name);
   }
+}
+
+/** A user name as written in a log line: quoted and escaped, and cut if long. */
+function shown(name: string): string {
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
 }
 
 /** Whether `key` has `max` events in the last minute; true when the counts cannot be had (refusing is the safe side). */

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { DatabaseLog } from '../../database/database-log';
 import { TRANSPORT_STATUS, TransportStats, TransportStatus } from '../../transport/transport-status';
+import { AuthService } from '../auth/auth.service';
 import { CLUSTER } from '../cluster/cluster.module';
 import { ClusterConnection } from '../cluster/cluster-connection';
 import { PeerLinks } from '../federation/peer-links';
@@ -32,6 +33,7 @@ export class ChatMetrics {
     presence: Presence,
     links: PeerLinks,
     databaseLog: DatabaseLog,
+    auth: AuthService,
     @Inject(CLUSTER) cluster: ClusterConnection | null,
   ) {
     // Node's process metrics, among them the event-loop lag (nodejs_eventloop_lag_*).
@@ -88,6 +90,16 @@ export class ChatMetrics {
         const { capacity, perAddress } = scraped().connectionsRefused;
         this.inc({ reason: 'capacity' }, capacity);
         this.inc({ reason: 'per-address' }, perAddress);
+      },
+    });
+    new Counter({
+      name: 'chat_login_failures_total',
+      help: 'LOGINs that failed, by reason: credentials (unknown user or wrong password), account (limits.loginFailuresPerMinute reached for that account from that address), address (limits.loginFailuresPerAddressPerMinute reached).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, count] of Object.entries(auth.loginFailures)) this.inc({ reason }, count);
       },
     });
     total('chat_recv_deliveries_total', 'RECV lines handed to connections of channel members.', () => presence.delivered);

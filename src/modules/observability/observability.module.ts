@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { AuthModule } from '../auth/auth.module';
 import { ClusterModule } from '../cluster/cluster.module';
 import { FederationModule } from '../federation/federation.module';
 import { PresenceModule } from '../presence/presence.module';
@@ -9,7 +10,7 @@ import { MetricsController } from './metrics.controller';
 
 /** Health (`/healthz`, `/readyz`) and Prometheus metrics (`/metrics`) over HTTP. */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), FederationModule, PresenceModule, ClusterModule],
+  imports: [TerminusModule.forRoot({ logger: false }), FederationModule, PresenceModule, ClusterModule, AuthModule],
   controllers: [HealthController, MetricsController],
   providers: [ChatMetrics],
 })
