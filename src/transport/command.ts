@@ -18,6 +18,12 @@ export interface CommandSyntax {
   readonly lenient?: boolean;
   /** Which connections may send it: clients (default), server links, or links still in their handshake. */
   readonly scope?: SessionRole;
+  /**
+   * A line of it that the idle flush took and that succeeded may be completed by the connection's
+   * next segment, when that is not a command of its own (REGISTER: docs/PROTOCOL.md §1, "A command
+   * cut in two"). The handler then gets the whole line with `completes` set, and sends no reply.
+   */
+  readonly completable?: boolean;
 }
 
 /** A parsed client command, the payload every command handler receives. */
@@ -26,6 +32,8 @@ export interface Command<Args extends Record<string, string> = Record<string, st
   readonly args: Args;
   /** The subject field as sent, when it was present and valid UTF-8. */
   readonly subject?: string;
+  /** The earlier, already handled line this one completes: the idle flush had cut it in two. */
+  readonly completes?: Command<Args>;
 }
 
 /** The extras key under which a handler's syntax travels with its message pattern. */

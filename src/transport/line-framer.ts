@@ -1,8 +1,13 @@
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** A complete line (without its line ending), or the kept start of a line that was too long. */
-export type Frame = { readonly kind: 'line'; readonly bytes: Buffer } | { readonly kind: 'overflow'; readonly prefix: Buffer };
+/**
+ * A complete line (without its line ending), or the kept start of a line that was too long. A line
+ * is `flushed` when no LF ended it: the idle flush or the end of input took it (a never-LF client).
+ */
+export type Frame =
+  | { readonly kind: 'line'; readonly bytes: Buffer; readonly flushed?: true }
+  | { readonly kind: 'overflow'; readonly prefix: Buffer };
 
 /**
  * Cuts a byte stream into lines at LF (docs/PROTOCOL.md §1). Works on bytes so that a multi-byte
@@ -54,7 +59,8 @@ export class LineFramer {
       this.reset();
       return undefined;
     }
-    return this.takeFrame();
+    const frame = this.takeFrame();
+    return frame?.kind === 'line' ? { ...frame, flushed: true } : frame;
   }
 
   private append(part: Buffer, retained: boolean): void {

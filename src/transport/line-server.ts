@@ -4,6 +4,7 @@ import { Server as TlsServer } from 'node:tls';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { Command, CommandSyntax, SYNTAX_EXTRA } from './command';
 import { CommandParser, ParseOutcome } from './command-parser';
+import { CutCommands } from './cut-commands';
 import { Connection, ConnectionHandlers, ConnectionOptions } from './connection';
 import { LineContext } from './line-context';
 import { DialTarget, LinkDialer } from './link-dialer';
@@ -83,6 +84,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   /** Connections from a load balancer whose PROXY header has not arrived yet. */
   private readonly awaitingHeader = new Set<Socket>();
   private readonly parser = new CommandParser((verb) => this.syntaxOf(verb));
+  private readonly cutCommands = new CutCommands();
   private readonly commandCounts = new Map<string, OutcomeCounts>();
   private readonly internalErrors = new Map<ErrorStage, number>(ERROR_STAGES.map((stage) => [stage, 0]));
   /** Shared by every connection. */
@@ -361,15 +363,20 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
    * if it has one, and the connection goes on with its next line.
    */
   private async dispatch(connection: Connection, frame: Frame): Promise<void> {
+    const cut = this.cutCommands.take(connection);
+    // A verb is known only on its own kind of connection: FED lines from a client are ignored.
+    const accepts = (syntax: CommandSyntax) => (syntax.scope ?? 'client') === connection.role;
     let outcome: ParseOutcome | undefined;
+    let completion: Command | undefined;
     try {
-      // A verb is known only on its own kind of connection: FED lines from a client are ignored.
-      outcome = this.parser.parse(frame, (syntax) => (syntax.scope ?? 'client') === connection.role);
+      outcome = this.parser.parse(frame, accepts);
+      if (!outcome && cut) completion = this.completionOf(connection, cut.command, CutCommands.joined(cut, frame), accepts);
     } catch (error) {
       this.count('unknown', 'error');
       this.internalError('parse', error, this.contextOf(connection));
       return;
     }
+    if (completion) return this.complete(connection, completion);
     if (!outcome) {
       this.count('unknown', 'failed');
       return;
@@ -392,7 +399,9 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       return;
     }
     if (reply === undefined || (await this.answer(connection, command.verb, reply))) {
-      this.count(command.verb, reply?.kind === 'result' && !reply.ok ? 'failed' : 'ok');
+      const failed = reply?.kind === 'result' && !reply.ok;
+      this.count(command.verb, failed ? 'failed' : 'ok');
+      if (!failed && this.syntaxOf(command.verb)?.completable) this.cutCommands.remember(connection, frame, command);
       return;
     }
     this.count(command.verb, 'error');
@@ -400,6 +409,38 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       // Neither the reply nor the failure reply could be sent: this connection's output is broken.
       connection.closeReason ??= 'internal error (reply)';
       connection.close();
+    }
+  }
+
+  /**
+   * The whole command when `joined` (a cut command and the next segment) reads as that command
+   * again; otherwise the segment is what it would have been alone, and the cut is logged.
+   */
+  private completionOf(
+    connection: Connection,
+    cut: Command,
+    joined: Frame | undefined,
+    accepts: (syntax: CommandSyntax) => boolean,
+  ): Command | undefined {
+    if (!joined) return undefined;
+    const whole = this.parser.parse(joined, accepts);
+    if (whole?.kind === 'command' && whole.command.verb === cut.verb) return { ...whole.command, completes: cut };
+    this.log.warn(
+      this.contextOf(connection, cut.verb),
+      `a ${cut.verb} taken by the idle flush was followed by a segment that does not complete it; the ${cut.verb} stands as first received`,
+    );
+    return undefined;
+  }
+
+  /** Hands a completed command to its handler; the client got its one reply with the first part. */
+  private async complete(connection: Connection, command: Command): Promise<void> {
+    try {
+      await this.run(this.messageHandlers.get(command.verb) as MessageHandler, command, connection);
+      this.count(command.verb, 'ok');
+    } catch (error) {
+      const expected = error instanceof Refusal;
+      this.count(command.verb, expected ? 'failed' : 'error');
+      if (!expected) this.internalError('handler', error, this.contextOf(connection, command.verb));
     }
   }
 

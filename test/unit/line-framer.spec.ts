@@ -223,7 +223,7 @@ describe('LineFramer', () => {
       const framer = new LineFramer(MAX);
       framer.push(Buffer.from('CHAN'));
       framer.push(Buffer.from('NELS'));
-      expect(framer.flushPartial()).toEqual({ kind: 'line', bytes: Buffer.from('CHANNELS') });
+      expect(framer.flushPartial()).toEqual({ kind: 'line', bytes: Buffer.from('CHANNELS'), flushed: true });
     });
 
     it('flushPartial empties the buffer', () => {
@@ -237,7 +237,7 @@ describe('LineFramer', () => {
     it('flushPartial drops a final CR of the pending bytes', () => {
       const framer = new LineFramer(MAX);
       framer.push(Buffer.from('CHANNELS\r'));
-      expect(framer.flushPartial()).toEqual({ kind: 'line', bytes: Buffer.from('CHANNELS') });
+      expect(framer.flushPartial()).toEqual({ kind: 'line', bytes: Buffer.from('CHANNELS'), flushed: true });
     });
 
     it('flushPartial returns undefined when nothing is pending', () => {

@@ -11,10 +11,14 @@ type Credentials = Command<{ user: string; password: string }>;
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
-  // REGISTER <user> <password>
-  @Verb('REGISTER', { fields: ['user', 'password'] })
-  async register(@Payload() command: Credentials, @Ctx() context: LineContext): Promise<Reply> {
+  // REGISTER <user> <password>; completable: a REGISTER cut in two by the idle flush gets its whole password.
+  @Verb('REGISTER', { fields: ['user', 'password'], completable: true })
+  async register(@Payload() command: Credentials, @Ctx() context: LineContext): Promise<Reply | undefined> {
     const { user, password } = command.args;
+    if (command.completes) {
+      await this.auth.completeRegistration(context.getSession(), user, password);
+      return undefined;
+    }
     return resultOf(command, await this.auth.register(context.getSession(), user, password));
   }
 

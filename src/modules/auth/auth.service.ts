@@ -39,6 +39,8 @@ export class AuthService implements OnModuleInit {
   private readonly log = new Logger('Auth');
   /** Failed and refused LOGINs, at most one line per address and kind a minute; never the password. */
   private readonly failureLog = new ThrottledWarnings((message) => this.log.warn(message));
+  /** Each connection's latest account, while its password may still be completed (`completeRegistration`). */
+  private readonly registeredBy = new WeakMap<Session, { name: string; passwordHash: string }>();
   /** LOGINs that failed, by why: a wrong password or unknown user, or refused by a limit without checking. */
   readonly loginFailures = { credentials: 0, account: 0, address: 0 };
 
@@ -74,12 +76,30 @@ export class AuthService implements OnModuleInit {
     const passwordHash = await this.bcrypt.run(() => hash(password, this.settings.bcryptCost), address);
     try {
       await this.users.insert({ name, passwordHash });
+      this.registeredBy.set(session, { name, passwordHash });
       return true;
     } catch (error) {
       // A concurrent REGISTER of the same name won the unique constraint.
       if (isUniqueViolation(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * Gives the account `session` has just created the password it was meant to have: its REGISTER
+   * was cut in two by the idle flush (docs/PROTOCOL.md §1), and `password` is both parts. Only the
+   * account this connection created, only while it still has the password of that REGISTER.
+   */
+  async completeRegistration(session: Session, name: string, password: string): Promise<void> {
+    const created = this.registeredBy.get(session);
+    this.registeredBy.delete(session);
+    if (!created || created.name !== name || !isValidPassword(password)) return;
+    const passwordHash = await this.bcrypt.run(() => hash(password, this.settings.bcryptCost), session.remoteAddress);
+    const { affected } = await this.users.update({ name, passwordHash: created.passwordHash }, { passwordHash });
+    if (affected !== 1) return;
+    this.log.warn(
+      `REGISTER of ${shown(name)} from ${session.remoteAddress} arrived in two parts more than idleFlushMs apart; the account's password is both parts together`,
+    );
   }
 
   /**
