@@ -1,7 +1,7 @@
 const MINUTE_MS = 60_000;
 const SWEEP_ABOVE_KEYS = 10_000;
 
-/** Counts events per key over the last minute (login failures per account, registrations per address). */
+/** Counts events per key over the last minute (login failures, registrations per address). */
 export class MinuteCounter {
   private readonly hits = new Map<string, number[]>();
 

@@ -33,8 +33,8 @@ redis.call('PEXPIRE', KEYS[1], ${MINUTE_MS})
 return 1`;
 
 /**
- * Counts shared by every instance of a cluster (login failures per account, registrations per
- * address): one sorted set of event times per key in Redis, `chat:limit:<name>:<key>`. The same
+ * Counts shared by every instance of a cluster (login failures per account and address and per
+ * address, registrations per address): one sorted set of event times per key in Redis, `chat:limit:<name>:<key>`. The same
  * sliding minute as `MinuteCounter`; the times are the instances' clocks.
  */
 export class SharedMinuteCounter implements MinuteCounts {
