@@ -77,3 +77,42 @@ describe('AuthService.login', () => {
     expect(compareSpy).not.toHaveBeenCalled();
   });
 });
+
+describe('AuthService.login limits', () => {
+  const users = {
+    findOneBy: async ({ name }: { name: string }) =>
+      name === 'bob' ? ({ name, passwordHash: '$2b$04$abcdefghijklmnopqrstuu' } as User) : null,
+  } as unknown as Repository<User>;
+
+  function service(limits: Partial<Settings['limits']>): AuthService {
+    return new AuthService(
+      users,
+      new LocalPresence(),
+      { bcryptCost: 4, limits: { ...DEFAULT_LIMITS, ...limits } } as Settings,
+      null,
+    );
+  }
+
+  beforeEach(() => compareSpy.mockClear());
+
+  test('guesses sent at once cannot pass the per-address limit by being checked together', async () => {
+    const auth = service({ loginFailuresPerAddressPerMinute: 3 });
+    await auth.onModuleInit();
+    compareSpy.mockClear();
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, index) => auth.login(session(`s${index}`), `user${index}`, 'guess')),
+    );
+    expect(outcomes).toEqual(Array(8).fill(false));
+    expect(compareSpy).toHaveBeenCalledTimes(3);
+    expect(auth.loginFailures).toEqual({ credentials: 3, account: 0, address: 5 });
+  });
+
+  test('guesses at one account sent at once stop at the per-account limit', async () => {
+    const auth = service({ loginFailuresPerMinute: 2 });
+    await auth.onModuleInit();
+    compareSpy.mockClear();
+    await Promise.all(Array.from({ length: 6 }, (_, index) => auth.login(session(`t${index}`), 'bob', 'guess')));
+    expect(compareSpy).toHaveBeenCalledTimes(2);
+    expect(auth.loginFailures).toEqual({ credentials: 2, account: 4, address: 0 });
+  });
+});

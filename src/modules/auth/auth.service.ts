@@ -41,6 +41,12 @@ export class AuthService implements OnModuleInit {
   private readonly failureLog = new ThrottledWarnings((message) => this.log.warn(message));
   /** Each connection's latest account, while its password may still be completed (`completeRegistration`). */
   private readonly registeredBy = new WeakMap<Session, { name: string; passwordHash: string }>();
+  /**
+   * Password checks under way, by account key and by address. Until a check is known to have
+   * succeeded it counts toward the limits as a failure, so guesses sent at once cannot pass a
+   * limit by being checked together.
+   */
+  private readonly checking = new Map<string, number>();
   /** LOGINs that failed, by why: a wrong password or unknown user, or refused by a limit without checking. */
   readonly loginFailures = { credentials: 0, account: 0, address: 0 };
 
@@ -113,36 +119,59 @@ export class AuthService implements OnModuleInit {
     const { loginFailuresPerMinute, loginFailuresPerAddressPerMinute, exemptLoopback } = this.settings.limits;
     const account = `${address} ${name}`;
     const perAddress = !(exemptLoopback && isLoopback(address));
-    if (await reached(this.accountFailures, account, loginFailuresPerMinute)) {
-      this.loginFailures.account++;
-      this.failureLog.refuse(
-        `account ${address}`,
-        `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerMinute} failures for this account from this address in the last minute (limits.loginFailuresPerMinute)`,
-      );
-      return false;
-    }
-    if (perAddress && (await reached(this.addressFailures, address, loginFailuresPerAddressPerMinute))) {
-      this.loginFailures.address++;
-      this.failureLog.refuse(
-        `address ${address}`,
-        `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerAddressPerMinute} failures from this address in the last minute (limits.loginFailuresPerAddressPerMinute)`,
-      );
-      return false;
-    }
-    const user = isValidUserName(name) ? await this.users.findOneBy({ name }) : null;
-    // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
-    const matches = await this.bcrypt.run(() => compare(password, user?.passwordHash ?? this.dummyHash), address);
-    if (!user || !matches || !isValidPassword(password)) {
-      this.loginFailures.credentials++;
-      this.failureLog.refuse(
-        `credentials ${address}`,
-        `LOGIN as ${shown(name)} from ${address} failed: ${user ? 'wrong password' : 'no such user'}`,
-      );
-      await recorded(this.accountFailures, account);
-      if (perAddress) await recorded(this.addressFailures, address);
-      return false;
+    // Counted before the first await, so each LOGIN sees the checks of those that came before it.
+    const earlier = { account: this.checks(account), address: this.checks(address) };
+    this.startCheck(account, address);
+    try {
+      if (await reached(this.accountFailures, account, loginFailuresPerMinute - earlier.account)) {
+        this.loginFailures.account++;
+        this.failureLog.refuse(
+          `account ${address}`,
+          `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerMinute} failures for this account from this address in the last minute (limits.loginFailuresPerMinute)`,
+        );
+        return false;
+      }
+      if (perAddress && (await reached(this.addressFailures, address, loginFailuresPerAddressPerMinute - earlier.address))) {
+        this.loginFailures.address++;
+        this.failureLog.refuse(
+          `address ${address}`,
+          `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerAddressPerMinute} failures from this address in the last minute (limits.loginFailuresPerAddressPerMinute)`,
+        );
+        return false;
+      }
+      const user = isValidUserName(name) ? await this.users.findOneBy({ name }) : null;
+      // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
+      const matches = await this.bcrypt.run(() => compare(password, user?.passwordHash ?? this.dummyHash), address);
+      if (!user || !matches || !isValidPassword(password)) {
+        this.loginFailures.credentials++;
+        this.failureLog.refuse(
+          `credentials ${address}`,
+          `LOGIN as ${shown(name)} from ${address} failed: ${user ? 'wrong password' : 'no such user'}`,
+        );
+        await recorded(this.accountFailures, account);
+        if (perAddress) await recorded(this.addressFailures, address);
+        return false;
+      }
+    } finally {
+      this.endCheck(account, address);
     }
     return this.presence.attach(session, name);
+  }
+
+  private checks(key: string): number {
+    return this.checking.get(key) ?? 0;
+  }
+
+  private startCheck(...keys: string[]): void {
+    for (const key of keys) this.checking.set(key, this.checks(key) + 1);
+  }
+
+  private endCheck(...keys: string[]): void {
+    for (const key of keys) {
+      const left = this.checks(key) - 1;
+      if (left > 0) this.checking.set(key, left);
+      else this.checking.delete(key);
+    }
   }
 }
 
