@@ -115,4 +115,27 @@ describe('AuthService.login limits', () => {
     expect(compareSpy).toHaveBeenCalledTimes(2);
     expect(auth.loginFailures).toEqual({ credentials: 2, account: 4, address: 0 });
   });
+
+  test('LOGINs that succeed are never refused by the checks under way, only delayed', async () => {
+    const rightHash = await hash('right', 4);
+    const anyone = {
+      findOneBy: async ({ name }: { name: string }) => ({ name, passwordHash: rightHash }) as User,
+    } as unknown as Repository<User>;
+    const auth = new AuthService(
+      anyone,
+      new LocalPresence(),
+      {
+        bcryptCost: 4,
+        limits: { ...DEFAULT_LIMITS, loginFailuresPerAddressPerMinute: 3, loginFailuresPerMinute: 1 },
+      } as Settings,
+      null,
+    );
+    await auth.onModuleInit();
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => auth.login(session(`ok${index}`), `user${index % 6}`, 'right')),
+    );
+    // Six names, each logged in once; the second LOGIN of a name finds it online elsewhere.
+    expect(outcomes.filter(Boolean)).toHaveLength(6);
+    expect(auth.loginFailures).toEqual({ credentials: 0, account: 0, address: 0 });
+  });
 });

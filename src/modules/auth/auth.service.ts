@@ -15,6 +15,7 @@ import { CLUSTER } from '../cluster/cluster.module';
 import { ClusterConnection } from '../cluster/cluster-connection';
 import { localMinuteCounts, MinuteCounts, SharedMinuteCounter } from '../cluster/shared-minute-counter';
 import { Presence } from '../presence/presence';
+import { ChecksUnderWay } from './checks-under-way';
 import { User } from './user.entity';
 
 @Injectable()
@@ -41,12 +42,8 @@ export class AuthService implements OnModuleInit {
   private readonly failureLog = new ThrottledWarnings((message) => this.log.warn(message));
   /** Each connection's latest account, while its password may still be completed (`completeRegistration`). */
   private readonly registeredBy = new WeakMap<Session, { name: string; passwordHash: string }>();
-  /**
-   * Password checks under way, by account key and by address. Until a check is known to have
-   * succeeded it counts toward the limits as a failure, so guesses sent at once cannot pass a
-   * limit by being checked together.
-   */
-  private readonly checking = new Map<string, number>();
+  /** Password checks under way: they count toward the limits until they are known to have succeeded. */
+  private readonly checks = new ChecksUnderWay();
   /** LOGINs that failed, by why: a wrong password or unknown user, or refused by a limit without checking. */
   readonly loginFailures = { credentials: 0, account: 0, address: 0 };
 
@@ -116,29 +113,27 @@ export class AuthService implements OnModuleInit {
   async login(session: Session, name: string, password: string): Promise<boolean> {
     if (session.user !== undefined) return false;
     const address = session.remoteAddress;
-    const { loginFailuresPerMinute, loginFailuresPerAddressPerMinute, exemptLoopback } = this.settings.limits;
     const account = `${address} ${name}`;
-    const perAddress = !(exemptLoopback && isLoopback(address));
-    // Counted before the first await, so each LOGIN sees the checks of those that came before it.
-    const earlier = { account: this.checks(account), address: this.checks(address) };
-    this.startCheck(account, address);
+    const { loginFailuresPerMinute, loginFailuresPerAddressPerMinute, exemptLoopback } = this.settings.limits;
+    const keys = exemptLoopback && isLoopback(address) ? [account] : [account, address];
+    const refusal = await this.admit(keys);
+    if (refusal === 'account') {
+      this.loginFailures.account++;
+      this.failureLog.refuse(
+        `account ${address}`,
+        `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerMinute} failures for this account from this address in the last minute (limits.loginFailuresPerMinute)`,
+      );
+      return false;
+    }
+    if (refusal === 'address') {
+      this.loginFailures.address++;
+      this.failureLog.refuse(
+        `address ${address}`,
+        `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerAddressPerMinute} failures from this address in the last minute (limits.loginFailuresPerAddressPerMinute)`,
+      );
+      return false;
+    }
     try {
-      if (await reached(this.accountFailures, account, loginFailuresPerMinute - earlier.account)) {
-        this.loginFailures.account++;
-        this.failureLog.refuse(
-          `account ${address}`,
-          `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerMinute} failures for this account from this address in the last minute (limits.loginFailuresPerMinute)`,
-        );
-        return false;
-      }
-      if (perAddress && (await reached(this.addressFailures, address, loginFailuresPerAddressPerMinute - earlier.address))) {
-        this.loginFailures.address++;
-        this.failureLog.refuse(
-          `address ${address}`,
-          `LOGIN as ${shown(name)} from ${address} refused: ${loginFailuresPerAddressPerMinute} failures from this address in the last minute (limits.loginFailuresPerAddressPerMinute)`,
-        );
-        return false;
-      }
       const user = isValidUserName(name) ? await this.users.findOneBy({ name }) : null;
       // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
       const matches = await this.bcrypt.run(() => compare(password, user?.passwordHash ?? this.dummyHash), address);
@@ -149,28 +144,36 @@ export class AuthService implements OnModuleInit {
           `LOGIN as ${shown(name)} from ${address} failed: ${user ? 'wrong password' : 'no such user'}`,
         );
         await recorded(this.accountFailures, account);
-        if (perAddress) await recorded(this.addressFailures, address);
+        if (keys.length > 1) await recorded(this.addressFailures, address);
         return false;
       }
     } finally {
-      this.endCheck(account, address);
+      this.checks.end(keys);
     }
     return this.presence.attach(session, name);
   }
 
-  private checks(key: string): number {
-    return this.checking.get(key) ?? 0;
-  }
-
-  private startCheck(...keys: string[]): void {
-    for (const key of keys) this.checking.set(key, this.checks(key) + 1);
-  }
-
-  private endCheck(...keys: string[]): void {
-    for (const key of keys) {
-      const left = this.checks(key) - 1;
-      if (left > 0) this.checking.set(key, left);
-      else this.checking.delete(key);
+  /**
+   * Starts a password check under `keys` (the account from this address, then the address unless
+   * it is exempt), or says which limit refuses it. A LOGIN that would reach a limit only if the
+   * checks under way all fail waits for one of them to end and looks again, so guesses sent at once
+   * stop exactly at the limit while LOGINs that succeed are only delayed, never refused.
+   */
+  private async admit(keys: readonly string[]): Promise<'account' | 'address' | undefined> {
+    const { loginFailuresPerMinute, loginFailuresPerAddressPerMinute } = this.settings.limits;
+    const limits = [loginFailuresPerMinute, loginFailuresPerAddressPerMinute];
+    const counts = [this.accountFailures, this.addressFailures];
+    for (;;) {
+      const failures = await Promise.all(keys.map((key, index) => recent(counts[index], key)));
+      const full = failures.findIndex((count, index) => count >= limits[index]);
+      if (full !== -1) return full === 0 ? 'account' : 'address';
+      // No await between this look and the start: the next LOGIN sees this check under way.
+      const busy = keys.findIndex((key, index) => failures[index] + this.checks.count(key) >= limits[index]);
+      if (busy === -1) {
+        this.checks.start(keys);
+        return undefined;
+      }
+      await this.checks.settled(keys[busy]);
     }
   }
 }
@@ -182,10 +185,15 @@ function shown(name: string): string {
 
 /** Whether `key` has `max` events in the last minute; true when the counts cannot be had (refusing is the safe side). */
 async function reached(counts: MinuteCounts, key: string, max: number): Promise<boolean> {
+  return (await recent(counts, key)) >= max;
+}
+
+/** Events for `key` in the last minute; infinitely many when the counts cannot be had. */
+async function recent(counts: MinuteCounts, key: string): Promise<number> {
   try {
-    return (await counts.recent(key)) >= max;
+    return await counts.recent(key);
   } catch {
-    return true;
+    return Number.POSITIVE_INFINITY;
   }
 }
 
