@@ -21,14 +21,15 @@ import {
   startFederatedPair,
 } from './federation';
 import { LoginsResult, measureLogins } from './logins';
+import type { WriteStrategy } from './reference-server';
 import { freePort, ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
 const HEAP_SNAPSHOT_SIGNAL = 'SIGWINCH';
 
-const SCENARIOS = ['fanout', 'federation', 'logins', 'capacity', 'cluster'] as const;
+const SCENARIOS = ['fanout', 'federation', 'logins', 'capacity', 'cluster', 'reference'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-/** `cluster` needs PostgreSQL and redis-server: run only when named. */
+/** `cluster` needs PostgreSQL and redis-server, `reference` compares the reference's ways of writing: run only when named. */
 const DEFAULT_SCENARIOS: Scenario[] = ['fanout', 'federation', 'logins', 'capacity'];
 
 interface Options {
@@ -468,6 +469,89 @@ function printCapacity(summary: ReturnType<typeof summarizeCapacity>): void {
   console.log(`  ratio of bytes per connection, server/reference: ${summary.ratio.toFixed(2)}`);
 }
 
+const WRITE_STRATEGIES: readonly WriteStrategy[] = ['turn', 'cork', 'direct'];
+
+interface ReferenceWritesRow extends FanoutResult {
+  readonly writes: WriteStrategy;
+  readonly run: number;
+}
+
+/**
+ * The reference with each way of writing its output (REFERENCE_WRITES), started afresh for every
+ * size and run, the strategies taking turns within a run so a busy moment of the machine falls on
+ * all of them.
+ */
+async function referenceWrites(options: Options): Promise<ReferenceWritesRow[]> {
+  const rows: ReferenceWritesRow[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    for (const size of options.sizes) {
+      for (const writes of WRITE_STRATEGIES) {
+        const server = await startReferenceProcess('127.0.0.1', [], { REFERENCE_WRITES: writes });
+        const room = await openRoom(server.port, '127.0.0.1', size, `w${run}s${size}${writes[0]}${Date.now() % 100000}`);
+        try {
+          for (const senders of options.senders) {
+            const mode: FanoutMode = { kind: 'window', inFlight: options.window, seconds: options.seconds };
+            const result = await measureFanout(room, Math.min(senders, size), mode);
+            rows.push({ ...result, writes, run });
+            console.error(
+              `  run ${run} reference writes=${writes} ${size} members ${senders} sender(s): ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms`,
+            );
+          }
+        } finally {
+          closeRoom(room);
+          await server.stop();
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+interface ReferenceWritesSummary {
+  members: number;
+  senders: number;
+  /** Median deliveries per second of each strategy, and its ratio to the fastest. */
+  strategies: Record<WriteStrategy, { deliveriesPerSecond: number; p99: number; ofFastest: number }>;
+}
+
+function summarizeReferenceWrites(rows: ReferenceWritesRow[]): ReferenceWritesSummary[] {
+  const keys = [...new Set(rows.map((row) => `${row.members}/${row.senders}`))];
+  return keys.map((key) => {
+    const cells = rows.filter((row) => `${row.members}/${row.senders}` === key);
+    const medians = WRITE_STRATEGIES.map((writes) => {
+      const of = cells.filter((row) => row.writes === writes);
+      return {
+        writes,
+        deliveriesPerSecond: median(of.map((row) => row.deliveriesPerSecond)),
+        p99: median(of.map((row) => row.latencyMs.p99)),
+      };
+    });
+    const fastest = Math.max(...medians.map((cell) => cell.deliveriesPerSecond));
+    const strategies = Object.fromEntries(
+      medians.map(({ writes, deliveriesPerSecond, p99 }) => [
+        writes,
+        { deliveriesPerSecond, p99, ofFastest: Math.round((deliveriesPerSecond / fastest) * 100) / 100 },
+      ]),
+    ) as ReferenceWritesSummary['strategies'];
+    return { members: cells[0].members, senders: cells[0].senders, strategies };
+  });
+}
+
+function printReferenceWrites(summary: ReferenceWritesSummary[]): void {
+  console.log('\nreference: ways of writing its output (median deliveries/s, and of the fastest)');
+  const header = ['members', 'senders', ...WRITE_STRATEGIES];
+  const body = summary.map((row) => [
+    String(row.members),
+    String(row.senders),
+    ...WRITE_STRATEGIES.map((writes) => {
+      const cell = row.strategies[writes];
+      return `${cell.deliveriesPerSecond.toLocaleString('en-US')} (${cell.ofFastest.toFixed(2)})`;
+    }),
+  ]);
+  const widths = header.map((title, index) => Math.max(title.length, ...body.map((cells) => cells[index].length)));
+  for (const cells of [header, ...body]) console.log(cells.map((cell, index) => cell.padStart(widths[index])).join('  '));
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const scratch = mkdtempSync(join(tmpdir(), 'chat-bench-'));
@@ -504,6 +588,12 @@ async function main(): Promise<void> {
       const summary = summarizeCapacity(results);
       printCapacity(summary);
       report.capacity = { summary, runs: results };
+    }
+    if (options.scenarios.includes('reference')) {
+      const rows = await referenceWrites(options);
+      const summary = summarizeReferenceWrites(rows);
+      printReferenceWrites(summary);
+      report.reference = { summary, runs: rows };
     }
     if (options.scenarios.includes('cluster')) {
       if (options.host) throw new Error('the cluster scenario starts its own servers, Redis and database: leave out --host');

@@ -56,23 +56,56 @@ function reply(client: Client, text: string): void {
   send(client.socket, `${text}\n`);
 }
 
-// Writes of one event-loop turn go out together: each socket is corked at its first write and
-// uncorked once the turn's input has been handled.
+/**
+ * How a socket's output leaves (REFERENCE_WRITES; `npm run bench -- --scenarios reference`
+ * measures each):
+ * - `cork` (the default): each line is its own `write()`, the socket corked for the turn and
+ *   uncorked once the turn's input has been handled, so the turn's lines leave in one system call;
+ * - `turn`: a connection's lines of one turn are collected and written with one `write()` at the
+ *   end of the turn;
+ * - `direct`: each line is written at once, nothing batched.
+ */
+export type WriteStrategy = 'turn' | 'cork' | 'direct';
+const strategy = (process.env.REFERENCE_WRITES ?? 'cork') as WriteStrategy;
+
+/** Output collected this turn, per socket: one buffer, or several to join. */
+const pending = new Map<Socket, Buffer | Buffer[]>();
 const corked: Socket[] = [];
 
 function send(socket: Socket, data: string | Buffer): void {
-  if (socket.writableCorked === 0) {
-    socket.cork();
-    if (corked.push(socket) === 1) setImmediate(uncorkAll);
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  if (strategy === 'direct') {
+    socket.write(bytes);
+  } else if (strategy === 'cork') {
+    if (socket.writableCorked === 0) {
+      socket.cork();
+      if (corked.push(socket) === 1) setImmediate(uncorkAll);
+    }
+    socket.write(bytes);
+  } else {
+    const waiting = pending.get(socket);
+    if (waiting === undefined) {
+      if (pending.size === 0) setImmediate(writeTurn);
+      pending.set(socket, bytes);
+    } else if (Array.isArray(waiting)) {
+      waiting.push(bytes);
+    } else {
+      pending.set(socket, [waiting, bytes]);
+    }
   }
-  socket.write(data);
 }
 
 function uncorkAll(): void {
   for (const socket of corked.splice(0)) socket.uncork();
 }
 
+function writeTurn(): void {
+  for (const [socket, waiting] of pending) socket.write(Array.isArray(waiting) ? Buffer.concat(waiting) : waiting);
+  pending.clear();
+}
+
 function forget(client: Client): void {
+  pending.delete(client.socket);
   if (client.user !== undefined) online.delete(client.user);
   for (const members of channels.values()) members.delete(client);
 }

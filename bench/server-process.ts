@@ -80,8 +80,12 @@ export function startChatServerProcess(
 }
 
 /** The reference fan-out server (bench/reference-server.ts) on an ephemeral port. */
-export function startReferenceProcess(host = '127.0.0.1', nodeOptions: readonly string[] = []): Promise<ServerProcess> {
-  return spawnListening([...nodeOptions, '-r', 'ts-node/register/transpile-only', REFERENCE, '0', host]);
+export function startReferenceProcess(
+  host = '127.0.0.1',
+  nodeOptions: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServerProcess> {
+  return spawnListening([...nodeOptions, '-r', 'ts-node/register/transpile-only', REFERENCE, '0', host], env);
 }
 
 /** A TCP port free on `host` right now. */
