@@ -106,6 +106,15 @@ function loadFamily(family: string): TranscriptFile {
   return JSON.parse(readFileSync(path, 'utf8')) as TranscriptFile;
 }
 
+/**
+ * jest's time for one case: the default, plus a start's worth for every restart in it, since a
+ * restart of the embedded database on a busy machine can take several seconds.
+ */
+function timeoutOf(transcript: TranscriptCase): number {
+  const restarts = transcript.steps.filter((step) => typeof step === 'object' && 'restart' in step).length;
+  return 30_000 + restarts * 30_000;
+}
+
 /** Registers one jest test per case of `transcripts/<family>.json`, on every test database. */
 export function runTranscripts(family: string): void {
   const file = loadFamily(family);
@@ -113,24 +122,28 @@ export function runTranscripts(family: string): void {
     describe(`${file.family} [${database.name}]`, () => {
       afterAll(() => database.dispose());
       for (const transcript of file.cases) {
-        test(transcript.name, async () => {
-          const server = await TestServer.start(await database.fresh(), transcript.settings);
-          const run = new TranscriptRun(server);
-          try {
-            for (const [index, step] of transcript.steps.entries()) {
-              try {
-                await run.step(step);
-              } catch (error) {
-                (error as Error).message = `step ${index + 1} ${JSON.stringify(step)}: ${(error as Error).message}`;
-                throw error;
+        test(
+          transcript.name,
+          async () => {
+            const server = await TestServer.start(await database.fresh(), transcript.settings);
+            const run = new TranscriptRun(server);
+            try {
+              for (const [index, step] of transcript.steps.entries()) {
+                try {
+                  await run.step(step);
+                } catch (error) {
+                  (error as Error).message = `step ${index + 1} ${JSON.stringify(step)}: ${(error as Error).message}`;
+                  throw error;
+                }
               }
+              run.verifyNothingUnread();
+            } finally {
+              run.closeAll();
+              await server.stop();
             }
-            run.verifyNothingUnread();
-          } finally {
-            run.closeAll();
-            await server.stop();
-          }
-        });
+          },
+          timeoutOf(transcript),
+        );
       }
     });
   }
