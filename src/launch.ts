@@ -1,7 +1,8 @@
-import { ChatServer, startChatServer } from './chat-server';
+import type { ChatServer } from './chat-server';
 import { ConfigurationError } from './config/configuration-error';
 import { InformationShown, parseLaunchArguments } from './config/launch-arguments';
 import { loadSettings } from './config/load-settings';
+import { openEarly } from './database/embedded-database';
 import { plainFailure } from './database/plain-failure';
 
 export interface LaunchOutput {
@@ -25,7 +26,10 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     }
     throw error;
   }
+  // The embedded database starts in its thread while this one loads the server's modules.
+  const early = settings.database.url ? undefined : openEarly(settings.database.dataDir);
   try {
+    const { startChatServer } = await import('./chat-server');
     return { server: await startChatServer(settings) };
   } catch (error) {
     // The certificate files are read as the server starts, and are configuration all the same.
@@ -35,6 +39,8 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     }
     output.stderr(`chat-server: cannot start: ${plainFailure(error)}\n`);
     return { exitCode: 1 };
+  } finally {
+    await early?.discard();
   }
 }
 

@@ -32,7 +32,7 @@ export const ANSWER_MARGIN_MS = 1000;
  * On PostgreSQL, `connectTimeoutMs` bounds each connection and `statementTimeoutMs` each statement,
  * on the server (`statement_timeout`) and, a second later, on the client (`query_timeout`), which
  * also holds when the server's packets are dropped. The embedded database has no network to wait
- * on, and PGlite runs a statement to its end on this thread: neither applies there.
+ * on, and PGlite runs a statement to its end in its thread: neither applies there.
  */
 export function databaseOptions(database: DatabaseSettings, log?: DatabaseLog): DataSourceOptions {
   const common = {

@@ -1,38 +1,113 @@
-import { PGlite } from '@electric-sql/pglite';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DataDirLock, lockDataDir } from './data-dir-lock';
+import { BuildPlan, Built } from './embedded-build';
+import { EmbeddedThread } from './embedded-thread';
 import { isWriteFailure, plainFailure } from './plain-failure';
 
 /** Start-up progress, for the log: creating a database on a new folder takes seconds. */
 export type Progress = (message: string) => void;
 
 export interface EmbeddedDatabase {
-  readonly database: PGlite;
+  readonly thread: EmbeddedThread;
   readonly lock: DataDirLock;
 }
 
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 /**
+ * Where new databases are copied from: one folder per PGlite version in the installation's
+ * `node_modules/.cache`, made by the first creation that needs it. Unset: no template, initdb each
+ * time. Tests point it elsewhere.
+ */
+export const templateLocation: { folder: string | undefined } = { folder: defaultTemplateFolder() };
+
+function defaultTemplateFolder(): string | undefined {
+  const entry = require.resolve('@electric-sql/pglite');
+  const marker = `${sep}node_modules${sep}`;
+  const at = entry.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const modules = entry.slice(0, at + marker.length - 1);
+  const manifest = join(modules, '@electric-sql', 'pglite', 'package.json');
+  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+  return join(modules, '.cache', 'chat-server', `embedded-database-${version}`);
+}
+
+interface EarlyOpen {
+  readonly opening: Promise<EmbeddedDatabase>;
+  /** Hands the progress said so far, and what follows, to the server's log. */
+  listen(progress: Progress): void;
+}
+
+const early = new Map<string, EarlyOpen>();
+
+/**
+ * Starts opening the database in `dataDir` at once, for the server that starts next in this
+ * process: the database's thread starts PostgreSQL while the main thread loads the server's
+ * modules. The first openEmbeddedDatabase of that folder takes it over; `discard` closes it if
+ * none did (the start failed before it got there).
+ */
+export function openEarly(dataDir: string): { discard(): Promise<void> } {
+  const folder = resolve(dataDir);
+  const said: string[] = [];
+  let tell: Progress = (message) => said.push(message);
+  const opening = open(folder, (message) => tell(message));
+  opening.catch(() => undefined);
+  early.set(folder, {
+    opening,
+    listen: (progress) => {
+      said.forEach((message) => progress(message));
+      tell = progress;
+    },
+  });
+  return {
+    discard: async () => {
+      if (early.get(folder)?.opening !== opening) return;
+      early.delete(folder);
+      const database = await opening.catch(() => undefined);
+      if (!database) return;
+      try {
+        await database.thread.close();
+      } finally {
+        await database.lock.release();
+      }
+    },
+  };
+}
+
+/**
  * Opens the embedded database in `dataDir` for this process alone, creating it on first use.
- * A new database is built in a folder inside `dataDir` (so it works on a mounted volume too) and
- * moved into place with PG_VERSION last, under a marker file: a start interrupted half-way
+ * A new database is assembled in a folder inside `dataDir` (so it works on a mounted volume too)
+ * and moved into place with PG_VERSION last, under a marker file: a start interrupted half-way
  * (Ctrl-C, a crash) leaves the marker, and the next start clears the folder and builds again.
  */
-export async function openEmbeddedDatabase(dataDir: string, progress: Progress = () => undefined): Promise<EmbeddedDatabase> {
+export function openEmbeddedDatabase(dataDir: string, progress: Progress = () => undefined): Promise<EmbeddedDatabase> {
   const folder = resolve(dataDir);
+  const opened = early.get(folder);
+  if (!opened) return open(folder, progress);
+  early.delete(folder);
+  opened.listen(progress);
+  return opened.opening;
+}
+
+const HOW: Readonly<Record<Built, string>> = {
+  template: 'from the template',
+  'new template': 'with a new template (once per installation)',
+  initdb: 'by initdb (no template)',
+};
+
+async function open(folder: string, progress: Progress): Promise<EmbeddedDatabase> {
   const lock = await lockDataDir(folder);
   try {
-    if (!existsSync(join(folder, 'PG_VERSION'))) await create(folder, progress).catch(failed(folder, 'created'));
-    rmSync(join(folder, CREATING), { force: true });
+    const build = existsSync(join(folder, 'PG_VERSION')) ? undefined : prepare(folder, progress);
     const started = performance.now();
-    progress(`opening the embedded database in ${folder}`);
-    const database = await PGlite.create(folder).catch(failed(folder, 'opened'));
-    progress(`embedded database open (${seconds(started)})`);
-    return { database, lock };
+    if (!build) progress(`opening the embedded database in ${folder}`);
+    const thread = await EmbeddedThread.open(folder, build).catch(failed(folder, build ? 'created' : 'opened'));
+    rmSync(join(folder, CREATING), { force: true });
+    const how = thread.built ? `created ${HOW[thread.built]} and ` : '';
+    progress(`embedded database ${how}open (${seconds(started)})`);
+    return { thread, lock };
   } catch (error) {
     await lock.release();
     throw error;
@@ -55,7 +130,8 @@ function failed(folder: string, doing: 'created' | 'opened'): (error: unknown) =
 const CREATING = '.chat-server-creating';
 const BUILDING = '.chat-server-building';
 
-async function create(folder: string, progress: Progress): Promise<void> {
+/** Readies an empty folder for a new database (clearing an interrupted creation) and says how it will be made. */
+function prepare(folder: string, progress: Progress): BuildPlan {
   mkdirSync(folder, { recursive: true });
   const entries = readdirSync(folder);
   if (entries.includes(CREATING)) {
@@ -65,35 +141,12 @@ async function create(folder: string, progress: Progress): Promise<void> {
     throw new Error(`${folder} is not empty and holds no embedded database (no PG_VERSION): give an empty or new folder`);
   }
   writeFileSync(join(folder, CREATING), `${process.pid}\n`);
-  const started = performance.now();
-  progress(`creating a new embedded database in ${folder} (first start; this takes a few seconds)`);
-  const building = join(folder, BUILDING);
-  await buildInWorker(building);
-  const built = readdirSync(building).filter((entry) => entry !== 'PG_VERSION');
-  for (const entry of [...built, 'PG_VERSION']) renameSync(join(building, entry), join(folder, entry));
-  rmSync(building, { recursive: true });
-  rmSync(join(folder, CREATING));
-  progress(`embedded database created (${seconds(started)})`);
-}
-
-/**
- * Creating a database runs PostgreSQL's initdb, which holds its thread for seconds at a time. In a
- * worker thread it leaves the event loop free, so a signal during a first start is acted on at once.
- */
-function buildInWorker(folder: string): Promise<void> {
-  const worker = new Worker(
-    `const { workerData } = require('node:worker_threads');
-     require(workerData.pglite).PGlite.create(workerData.folder).then((database) => database.close());`,
-    { eval: true, workerData: { pglite: require.resolve('@electric-sql/pglite'), folder } },
+  const template = templateLocation.folder;
+  const ready = template !== undefined && existsSync(join(template, 'PG_VERSION'));
+  progress(
+    ready
+      ? `creating a new embedded database in ${folder} from the template in ${template}`
+      : `creating a new embedded database in ${folder} (the first on this installation; this takes a few seconds)`,
   );
-  return new Promise((resolve, reject) => {
-    let failure: unknown;
-    worker.once('error', (error) => (failure = error));
-    worker.once('exit', (code) => {
-      if (code === 0 && failure === undefined) resolve();
-      else if (failure instanceof Error) reject(failure);
-      else if (failure !== undefined) reject(new Error(plainFailure(failure), { cause: failure }));
-      else reject(new Error(`initdb stopped with exit code ${code}`));
-    });
-  });
+  return { building: join(folder, BUILDING), ...(template ? { template } : {}) };
 }

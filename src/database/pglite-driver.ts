@@ -1,16 +1,9 @@
-import { PGlite, Results } from '@electric-sql/pglite';
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import { EmbeddedDatabase, openEmbeddedDatabase, Progress } from './embedded-database';
+import { QueryResult } from './embedded-messages';
+import { EmbeddedThread } from './embedded-thread';
 
 type Callback = (error: Error | null, result?: QueryResult) => void;
-
-interface QueryResult {
-  rows: unknown[];
-  rowCount: number;
-  command?: string;
-  fields: Results['fields'];
-}
 
 /** First come, first served: one holder at a time. */
 class FifoLock {
@@ -35,23 +28,9 @@ function once(action: () => void): () => void {
   };
 }
 
-function toQueryResult(result: Results): QueryResult {
-  const counted = result as Results & { rowCount?: number; command?: string };
-  return {
-    rows: result.rows,
-    rowCount: counted.rowCount ?? result.affectedRows ?? result.rows.length,
-    command: counted.command,
-    fields: result.fields,
-  };
-}
-
-/** How long statements may run back to back before the event loop gets a turn. */
-const SLICE_MS = 5;
-let sliceStarted = performance.now();
-
 /** The part of a `pg` client that TypeORM's postgres driver uses. */
 class PGliteClient extends EventEmitter {
-  constructor(private readonly database: Promise<PGlite>) {
+  constructor(private readonly thread: Promise<EmbeddedThread>) {
     super();
   }
 
@@ -68,29 +47,20 @@ class PGliteClient extends EventEmitter {
   }
 
   private async run(text: string, params: unknown[] | undefined): Promise<QueryResult> {
-    const database = await this.database;
-    // PGlite runs a statement synchronously on this thread. Once statements have held the event
-    // loop for a slice, the next one waits for a turn of its own, so a burst of queries (a login
-    // storm) cannot hold up sockets and timers for long.
-    if (performance.now() - sliceStarted >= SLICE_MS) {
-      await new Promise((next) => setImmediate(next));
-      sliceStarted = performance.now();
-    }
-    if (params && params.length > 0) return toQueryResult(await database.query(text, params));
+    const thread = await this.thread;
     // Without parameters the simple protocol runs, which also accepts several statements.
-    const results = await database.exec(text);
-    return toQueryResult(results[results.length - 1] ?? { rows: [], fields: [], affectedRows: 0 });
+    return params && params.length > 0 ? thread.query(text, params) : thread.exec(text);
   }
 }
 
 /**
- * A `pg.Pool` look-alike over one in-process PGlite database. PGlite has a single session, so the
+ * A `pg.Pool` look-alike over one PGlite database in its own thread. PGlite has a single session, so the
  * pool hands out that one connection to one holder at a time, in order: a transaction keeps it
  * until it commits or rolls back, and nothing else can slip a statement into it.
  */
 class PGlitePool extends EventEmitter {
   private readonly opened: Promise<EmbeddedDatabase>;
-  private readonly database: Promise<PGlite>;
+  private readonly thread: Promise<EmbeddedThread>;
   private readonly lock = new FifoLock();
   private readonly client: PGliteClient;
   private ended = false;
@@ -98,10 +68,16 @@ class PGlitePool extends EventEmitter {
   constructor(dataDir: string, progress?: Progress) {
     super();
     this.opened = openEmbeddedDatabase(dataDir, progress);
-    this.database = this.opened.then(({ database }) => database);
+    this.thread = this.opened.then(({ thread }) => {
+      // A database that stops by itself (PostgreSQL aborted) fails every statement from then on.
+      thread.onStop((reason) => {
+        if (this.listenerCount('error') > 0) this.emit('error', reason);
+      });
+      return thread;
+    });
     // Reported through connect(); this keeps a failed start from being an unhandled rejection.
-    this.database.catch(() => undefined);
-    this.client = new PGliteClient(this.database);
+    this.thread.catch(() => undefined);
+    this.client = new PGliteClient(this.thread);
   }
 
   connect(callback: (error: Error | null, client?: PGliteClient, release?: () => void) => void): void {
@@ -109,7 +85,7 @@ class PGlitePool extends EventEmitter {
       callback(new Error('the embedded database is closed'));
       return;
     }
-    Promise.all([this.database, this.lock.acquire()]).then(
+    Promise.all([this.thread, this.lock.acquire()]).then(
       ([, release]) => callback(null, this.client, release),
       (error: Error) => callback(error),
     );
@@ -124,9 +100,9 @@ class PGlitePool extends EventEmitter {
     this.lock
       .acquire()
       .then(async () => {
-        const { database, lock } = await this.opened;
+        const { thread, lock } = await this.opened;
         try {
-          await database.close();
+          await thread.close();
         } finally {
           await lock.release();
         }

@@ -1,7 +1,7 @@
-import { PGlite } from '@electric-sql/pglite';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadModules } from '../../src/database/embedded-thread';
 import { launch } from '../../src/launch';
 import { TEMPLATE_ENV } from './harness/databases';
 import { started, stopped } from './harness/running';
@@ -14,14 +14,16 @@ beforeAll(() => {
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-afterEach(() => jest.restoreAllMocks());
+const REAL_PGLITE = threadModules.pglite;
+
+afterEach(() => (threadModules.pglite = REAL_PGLITE));
 
 // "Every start-up failure names its cause in plain words."
 describe('the embedded database fails with a value that is not an Error', () => {
   test('a full disk (PGlite throws { name: "ErrnoError", errno: 51 }) is one plain line, not [object Object]', async () => {
     const dataDir = mkdtempSync(join(scratch, 'data-'));
     cpSync(process.env[TEMPLATE_ENV] as string, dataDir, { recursive: true });
-    jest.spyOn(PGlite, 'create').mockRejectedValue({ name: 'ErrnoError', errno: 51 });
+    threadModules.pglite = require.resolve('../unit/support/full-disk-pglite');
     const stderr: string[] = [];
     const result = await launch(
       ['0'],

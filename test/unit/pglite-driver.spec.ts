@@ -1,6 +1,8 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
+import { threadModules } from '../../src/database/embedded-thread';
 import { pgliteDriver } from '../../src/database/pglite-driver';
 
 /** The pool's types are not exported; these describe what the tests use. */
@@ -309,6 +311,26 @@ describe('pgliteDriver', () => {
       const { Pool } = pgliteDriver(join(notADirectory, 'data'));
       const broken = new Pool() as unknown as Pool;
       await expect(connect(broken)).rejects.toThrow();
+    });
+  });
+
+  describe('a database that stops by itself', () => {
+    it("fails the statement under way and the pool emits 'error' for TypeORM to log", async () => {
+      const real = threadModules.pglite;
+      threadModules.pglite = require.resolve('./support/crashing-pglite');
+      const { Pool } = pgliteDriver(newDataDir());
+      const crashing = new Pool() as unknown as Pool & EventEmitter;
+      const errors: Error[] = [];
+      crashing.on('error', (error: Error) => errors.push(error));
+      const { client, release } = await connect(crashing).finally(() => (threadModules.pglite = real));
+      try {
+        await expect(client.query("SELECT 'crash'")).rejects.toThrow('the embedded database stopped');
+        await expect(client.query('SELECT 1')).rejects.toThrow('the embedded database stopped');
+        expect(errors.map((error) => error.message)).toEqual(['the embedded database stopped (its thread exited with code 3)']);
+      } finally {
+        release();
+        await end(crashing);
+      }
     });
   });
 

@@ -1,0 +1,137 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { BuildPlan, Built } from './embedded-build';
+import { fromFailure, QueryResult, Reply, Request, ThreadOptions } from './embedded-messages';
+import { plainFailure } from './plain-failure';
+
+/**
+ * PostgreSQL's settings for the embedded database, on top of PGlite's. Its buffers default to
+ * 128 MB, all of it touched at start; a chat server's tables are small and the operating system
+ * caches their files, so 16 MB of buffers keeps the hot pages at an eighth of the memory.
+ */
+export const START_PARAMS: readonly string[] = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=1MB'];
+
+/** Which module the thread loads PGlite from; tests put a stand-in here. */
+export const threadModules = { pglite: require.resolve('@electric-sql/pglite') };
+
+/** The thread's script: compiled JavaScript after a build, TypeScript under ts-node in tests. */
+function workerScript(): { file: string; execArgv: string[] } {
+  if (__filename.endsWith('.ts')) {
+    return { file: join(__dirname, 'embedded-worker.ts'), execArgv: ['--require', 'ts-node/register/transpile-only'] };
+  }
+  return { file: join(__dirname, 'embedded-worker.js'), execArgv: [] };
+}
+
+type Pending = { resolve: (result: QueryResult | undefined) => void; reject: (error: Error) => void };
+
+/**
+ * The embedded database running in a thread of its own, opened on a folder that holds a
+ * database. Statements go to it as messages and come back in order. If the thread ends on its
+ * own (PostgreSQL aborted), every statement waiting fails at once, later ones fail at once, and
+ * `onStop` listeners hear why.
+ */
+export class EmbeddedThread {
+  private readonly pending = new Map<number, Pending>();
+  private readonly stopListeners: Array<(reason: Error) => void> = [];
+  private nextId = 1;
+  private stopped: Error | undefined;
+  private closing = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    /** How long the thread took to build (if it did) and open the database, module loading included. */
+    readonly startMs: number,
+    /** How a new database was made; unset when the folder held one. */
+    readonly built: Built | undefined,
+  ) {
+    worker.on('message', (reply: Reply) => this.settle(reply));
+    worker.on('error', (error) =>
+      this.stop(new Error(`the embedded database stopped: ${plainFailure(error)}`, { cause: error })),
+    );
+    worker.on('exit', (code) => this.stop(new Error(`the embedded database stopped (its thread exited with code ${code})`)));
+  }
+
+  /**
+   * Starts the thread and resolves once PostgreSQL in it is open, after making the database as
+   * `build` says when there is none yet; rejects with the reason it could not.
+   */
+  static open(folder: string, build?: BuildPlan): Promise<EmbeddedThread> {
+    const { file, execArgv } = workerScript();
+    const options: ThreadOptions = { folder, build, startParams: START_PARAMS, pglite: threadModules.pglite };
+    const worker = new Worker(file, { workerData: options, execArgv });
+    return new Promise((resolve, reject) => {
+      const opening = (reply: Reply) => {
+        if (reply.kind === 'open') {
+          stopWaiting();
+          resolve(new EmbeddedThread(worker, reply.startMs, reply.built));
+        } else if (reply.kind === 'failed') {
+          fail(fromFailure(reply.failure));
+        }
+      };
+      const exited = (code: number) => fail(new Error(`the embedded database's thread exited with code ${code} while opening`));
+      const stopWaiting = () => {
+        worker.off('message', opening);
+        worker.off('error', fail);
+        worker.off('exit', exited);
+      };
+      function fail(error: Error): void {
+        stopWaiting();
+        void worker.terminate();
+        reject(error);
+      }
+      worker.on('message', opening);
+      worker.on('error', fail);
+      worker.on('exit', exited);
+    });
+  }
+
+  /** A statement with parameters. */
+  query(text: string, params: readonly unknown[]): Promise<QueryResult> {
+    return this.ask({ kind: 'query', id: this.nextId++, text, params }) as Promise<QueryResult>;
+  }
+
+  /** Statements without parameters, several allowed; the last one's result. */
+  exec(text: string): Promise<QueryResult> {
+    return this.ask({ kind: 'exec', id: this.nextId++, text }) as Promise<QueryResult>;
+  }
+
+  /** Closes the database after the statements already sent, and ends the thread. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.closing = true;
+    try {
+      await this.ask({ kind: 'close', id: this.nextId++ });
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  onStop(listener: (reason: Error) => void): void {
+    this.stopListeners.push(listener);
+  }
+
+  private ask(request: Request): Promise<QueryResult | undefined> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    return new Promise((resolve, reject) => {
+      this.pending.set(request.id, { resolve, reject });
+      this.worker.postMessage(request);
+    });
+  }
+
+  private settle(reply: Reply): void {
+    if (reply.kind === 'open' || reply.id === undefined) return;
+    const waiting = this.pending.get(reply.id);
+    if (!waiting) return;
+    this.pending.delete(reply.id);
+    if (reply.kind === 'done') waiting.resolve(reply.result);
+    else waiting.reject(fromFailure(reply.failure));
+  }
+
+  private stop(reason: Error): void {
+    if (this.stopped) return;
+    this.stopped = this.closing ? new Error('the embedded database is closed') : reason;
+    for (const waiting of this.pending.values()) waiting.reject(this.stopped);
+    this.pending.clear();
+    if (!this.closing) for (const listener of this.stopListeners) listener(reason);
+  }
+}

@@ -1,0 +1,72 @@
+import type { PGlite, Results } from '@electric-sql/pglite';
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { buildDatabase, Built, moveIntoPlace } from './embedded-build';
+import { QueryResult, Reply, Request, ThreadOptions, toFailure } from './embedded-messages';
+
+/*
+ * The embedded database's own thread: PGlite (PostgreSQL compiled to WebAssembly) runs each
+ * statement to its end on the thread that calls it, and its memory and garbage are those of that
+ * thread's heap. Here they are neither the event loop's nor its heap's: the main thread serves
+ * sockets while a statement runs. Requests are answered in the order they came.
+ */
+
+const options = workerData as ThreadOptions;
+const port = parentPort as NonNullable<typeof parentPort>;
+const send = (reply: Reply) => port.postMessage(reply);
+
+function toQueryResult(result: Results): QueryResult {
+  const counted = result as Results & { rowCount?: number; command?: string };
+  return {
+    rows: result.rows,
+    rowCount: counted.rowCount ?? result.affectedRows ?? result.rows.length,
+    command: counted.command,
+    fields: result.fields,
+  };
+}
+
+async function answer(database: PGlite, request: Request): Promise<QueryResult | undefined> {
+  switch (request.kind) {
+    case 'query':
+      return toQueryResult(await database.query(request.text, [...request.params]));
+    case 'exec': {
+      // Without parameters the simple protocol runs, which also accepts several statements.
+      const results = await database.exec(request.text);
+      return toQueryResult(results[results.length - 1] ?? { rows: [], fields: [], affectedRows: 0 });
+    }
+    case 'close':
+      await database.close();
+      return undefined;
+  }
+}
+
+async function serve(): Promise<void> {
+  const started = performance.now();
+  let database: PGlite;
+  let built: Built | undefined;
+  try {
+    const { PGlite } = (await import(options.pglite)) as typeof import('@electric-sql/pglite');
+    if (options.build) {
+      built = await buildDatabase(PGlite, options.build);
+      moveIntoPlace(options.build.building, options.folder);
+    }
+    database = await PGlite.create(options.folder, { startParams: [...PGlite.defaultStartParams, ...options.startParams] });
+  } catch (error) {
+    send({ kind: 'failed', failure: toFailure(error) });
+    return;
+  }
+  send({ kind: 'open', startMs: performance.now() - started, built });
+  let queue = Promise.resolve();
+  port.on('message', (request: Request) => {
+    queue = queue.then(async () => {
+      try {
+        send({ kind: 'done', id: request.id, result: await answer(database, request) });
+      } catch (error) {
+        send({ kind: 'failed', id: request.id, failure: toFailure(error) });
+      }
+      if (request.kind === 'close') port.close();
+    });
+  });
+}
+
+void serve();
