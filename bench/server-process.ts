@@ -7,12 +7,16 @@ const ROOT = join(__dirname, '..');
 const MAIN = join(ROOT, 'dist', 'main.js');
 const REFERENCE = join(ROOT, 'bench', 'reference-server.ts');
 
+const OUTPUT_KEPT = 64 * 1024;
+
 /** A server in a child process, known once it has printed `listening on <address>:<port>`. */
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly port: number;
   /** Resident memory of the process now, in KiB. */
   rssKb(): number;
+  /** What it printed from its start, up to the first 64 KiB. */
+  output(): string;
   /** How the process ended without stop() asking it to ("exit code 1", "signal SIGSEGV"), or undefined. */
   crash(): string | undefined;
   /** SIGTERM, then waits for the exit. */
@@ -22,13 +26,13 @@ export interface ServerProcess {
 /** Starts `node <args>` and waits for its "listening on" line (JSON log or plain text). */
 export async function spawnListening(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  // Output is read until the port is known, then only drained, so the child never blocks on a full pipe.
+  // Output is kept up to a bound, then only drained, so the child never blocks on a full pipe.
   let output = '';
   let listening = false;
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
+      if (output.length < OUTPUT_KEPT) output += chunk.toString();
       if (listening) return;
-      output += chunk.toString();
       const match = /listening on [\d.]+:(\d+)/.exec(output);
       if (match) {
         listening = true;
@@ -54,6 +58,7 @@ export async function spawnListening(args: readonly string[], env: NodeJS.Proces
       const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return match ? Number(match[1]) : 0;
     },
+    output: () => output,
     crash: () => crash,
     stop: async () => {
       stopping = true;

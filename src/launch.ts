@@ -4,6 +4,7 @@ import { InformationShown, parseLaunchArguments } from './config/launch-argument
 import { loadSettings } from './config/load-settings';
 import { openEarly } from './database/embedded-database';
 import { plainFailure } from './database/plain-failure';
+import { startupTimes } from './startup-times';
 
 export interface LaunchOutput {
   readonly stdout: (text: string) => void;
@@ -16,8 +17,11 @@ export type LaunchResult = { readonly exitCode: number } | { readonly server: Ch
 /** `chat-server [port] [configuration]`: reads the configuration and starts the server. */
 export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, output: LaunchOutput): Promise<LaunchResult> {
   let settings;
+  const launched = performance.now();
+  startupTimes.record('launch', 0, launched);
   try {
     settings = loadSettings(parseLaunchArguments(argv, output.stdout), env);
+    startupTimes.record('configuration', launched);
   } catch (error) {
     if (error instanceof InformationShown) return { exitCode: 0 };
     if (error instanceof ConfigurationError) {
@@ -29,7 +33,9 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   // The embedded database starts in its thread while this one loads the server's modules.
   const early = settings.database.url ? undefined : openEarly(settings.database.dataDir);
   try {
+    const loading = performance.now();
     const { startChatServer } = await import('./chat-server');
+    startupTimes.record('modules', loading);
     return { server: await startChatServer(settings) };
   } catch (error) {
     // The certificate files are read as the server starts, and are configuration all the same.

@@ -5,6 +5,7 @@ import { DataDirLock, lockDataDir } from './data-dir-lock';
 import { BuildPlan, Built } from './embedded-build';
 import { EmbeddedThread } from './embedded-thread';
 import { isWriteFailure, plainFailure } from './plain-failure';
+import { startupTimes } from '../startup-times';
 
 /** Start-up progress, for the log: creating a database on a new folder takes seconds. */
 export type Progress = (message: string) => void;
@@ -105,6 +106,7 @@ async function open(folder: string, progress: Progress): Promise<EmbeddedDatabas
     if (!build) progress(`opening the embedded database in ${folder}`);
     const thread = await EmbeddedThread.open(folder, build).catch(failed(folder, build ? 'created' : 'opened'));
     rmSync(join(folder, CREATING), { force: true });
+    startupTimes.record('database', started);
     const how = thread.built ? `created ${HOW[thread.built]} and ` : '';
     progress(`embedded database ${how}open (${seconds(started)})`);
     return { thread, lock };
