@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The chat server: the line protocol on 4400, health and metrics over HTTP on 9400.
 
 FROM node:20-bookworm-slim AS build
@@ -22,6 +21,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# New embedded databases are copies of a template made once here, so no start pays for initdb.
+RUN node dist/embedded-template.js
 # The embedded database's files, used only when DATABASE_URL is not set; mount a volume here.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,5 +96,15 @@ describe('opening early', () => {
     const again = await openNew('discarded', said);
     expect(said[0]).toBe(`opening the embedded database in ${folder}`);
     expect(again.thread.built).toBeUndefined();
+  });
+});
+
+describe('node dist/embedded-template.js', () => {
+  test('leaves the installation with a template and says where', () => {
+    const made = spawnSync(process.execPath, [join(__dirname, '..', '..', 'dist', 'embedded-template.js')], { encoding: 'utf8' });
+    expect(made.stderr).toBe('');
+    expect(made.stdout).toBe(`chat-server: the template for new embedded databases is in ${DEFAULT_TEMPLATE}\n`);
+    expect(made.status).toBe(0);
+    expect(existsSync(join(DEFAULT_TEMPLATE as string, 'PG_VERSION'))).toBe(true);
   });
 });

@@ -46,6 +46,12 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^USER node$/m);
   });
 
+  test('makes the template for new embedded databases in the image, after the build is copied', () => {
+    const template = runtime.indexOf('RUN node dist/embedded-template.js');
+    expect(template).toBeGreaterThan(runtime.indexOf('COPY --from=build /app/dist ./dist'));
+    expect(template).toBeLessThan(runtime.indexOf('USER node'));
+  });
+
   test('serves health on 9400 and checks it with the built-in health check script', () => {
     expect(runtime).toMatch(/HTTP_PORT=9400/);
     // HTTP defaults to loopback; in the container it must listen beyond it for the published port.
