@@ -3,7 +3,7 @@
  * reference fan-out server (bench/reference-server.ts). Prints a table and writes reports/bench.json.
  */
 import { Command, Option } from 'commander';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BenchClient } from './bench-client';
@@ -474,6 +474,21 @@ const WRITE_STRATEGIES: readonly WriteStrategy[] = ['turn', 'cork', 'direct'];
 interface ReferenceWritesRow extends FanoutResult {
   readonly writes: WriteStrategy;
   readonly run: number;
+  /** Lines delivered per write system call of the reference (write and writev, from /proc/<pid>/io). */
+  readonly linesPerWrite: number;
+  /** CPU time of the reference (user and system, from /proc/<pid>/stat) per delivery, in µs. */
+  readonly cpuMicrosPerDelivery: number;
+}
+
+/** Write system calls a process has made so far. */
+function writeCalls(pid: number): number {
+  return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+}
+
+/** CPU time a process has used so far, user and system, in clock ticks (1/100 s). */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 /**
@@ -491,10 +506,14 @@ async function referenceWrites(options: Options): Promise<ReferenceWritesRow[]> 
         try {
           for (const senders of options.senders) {
             const mode: FanoutMode = { kind: 'window', inFlight: options.window, seconds: options.seconds };
+            const pid = server.child.pid as number;
+            const [calls, ticks] = [writeCalls(pid), cpuTicks(pid)];
             const result = await measureFanout(room, Math.min(senders, size), mode);
-            rows.push({ ...result, writes, run });
+            const linesPerWrite = Math.round((result.deliveries / (writeCalls(pid) - calls)) * 10) / 10;
+            const cpuMicrosPerDelivery = Math.round(((cpuTicks(pid) - ticks) * 1e6) / result.deliveries) / 100;
+            rows.push({ ...result, writes, run, linesPerWrite, cpuMicrosPerDelivery });
             console.error(
-              `  run ${run} reference writes=${writes} ${size} members ${senders} sender(s): ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms`,
+              `  run ${run} reference writes=${writes} ${size} members ${senders} sender(s): ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, ${linesPerWrite} lines per write, ${cpuMicrosPerDelivery} µs CPU per delivery`,
             );
           }
         } finally {
@@ -510,8 +529,11 @@ async function referenceWrites(options: Options): Promise<ReferenceWritesRow[]> 
 interface ReferenceWritesSummary {
   members: number;
   senders: number;
-  /** Median deliveries per second of each strategy, and its ratio to the fastest. */
-  strategies: Record<WriteStrategy, { deliveriesPerSecond: number; p99: number; ofFastest: number }>;
+  /** Medians of each strategy, and its deliveries per second as a share of the fastest's. */
+  strategies: Record<
+    WriteStrategy,
+    { deliveriesPerSecond: number; p99: number; linesPerWrite: number; cpuMicrosPerDelivery: number; ofFastest: number }
+  >;
 }
 
 function summarizeReferenceWrites(rows: ReferenceWritesRow[]): ReferenceWritesSummary[] {
@@ -524,13 +546,15 @@ function summarizeReferenceWrites(rows: ReferenceWritesRow[]): ReferenceWritesSu
         writes,
         deliveriesPerSecond: median(of.map((row) => row.deliveriesPerSecond)),
         p99: median(of.map((row) => row.latencyMs.p99)),
+        linesPerWrite: median(of.map((row) => row.linesPerWrite)),
+        cpuMicrosPerDelivery: median(of.map((row) => row.cpuMicrosPerDelivery)),
       };
     });
     const fastest = Math.max(...medians.map((cell) => cell.deliveriesPerSecond));
     const strategies = Object.fromEntries(
-      medians.map(({ writes, deliveriesPerSecond, p99 }) => [
+      medians.map(({ writes, ...cell }) => [
         writes,
-        { deliveriesPerSecond, p99, ofFastest: Math.round((deliveriesPerSecond / fastest) * 100) / 100 },
+        { ...cell, ofFastest: Math.round((cell.deliveriesPerSecond / fastest) * 100) / 100 },
       ]),
     ) as ReferenceWritesSummary['strategies'];
     return { members: cells[0].members, senders: cells[0].senders, strategies };
@@ -538,14 +562,16 @@ function summarizeReferenceWrites(rows: ReferenceWritesRow[]): ReferenceWritesSu
 }
 
 function printReferenceWrites(summary: ReferenceWritesSummary[]): void {
-  console.log('\nreference: ways of writing its output (median deliveries/s, and of the fastest)');
+  console.log(
+    '\nreference: ways of writing its output (medians: deliveries/s and its share of the fastest, lines per write system call, µs of CPU per delivery)',
+  );
   const header = ['members', 'senders', ...WRITE_STRATEGIES];
   const body = summary.map((row) => [
     String(row.members),
     String(row.senders),
     ...WRITE_STRATEGIES.map((writes) => {
       const cell = row.strategies[writes];
-      return `${cell.deliveriesPerSecond.toLocaleString('en-US')} (${cell.ofFastest.toFixed(2)})`;
+      return `${cell.deliveriesPerSecond.toLocaleString('en-US')} (${cell.ofFastest.toFixed(2)}), ${cell.linesPerWrite} lines, ${cell.cpuMicrosPerDelivery} µs`;
     }),
   ]);
   const widths = header.map((title, index) => Math.max(title.length, ...body.map((cells) => cells[index].length)));

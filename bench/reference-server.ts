@@ -9,14 +9,31 @@
  */
 import { createServer, Socket } from 'node:net';
 
+/**
+ * How a socket's output leaves (REFERENCE_WRITES; `npm run bench -- --scenarios reference`
+ * measures each, and BENCHMARKS.md says why `turn` is the default):
+ * - `turn`: a connection's lines of one turn of the event loop are joined into one string, written
+ *   with one `write()` once the turn's input has been handled;
+ * - `cork`: the chat server's way: a RECV is encoded once and every member's socket is handed the
+ *   same bytes with a `write()` per line, the socket corked for the turn and uncorked at its end;
+ * - `direct`: each line is written at once, one system call per line.
+ */
+export type WriteStrategy = 'turn' | 'cork' | 'direct';
+const strategy = (process.env.REFERENCE_WRITES ?? 'turn') as WriteStrategy;
+
 interface Client {
   readonly socket: Socket;
   user?: string;
-  pending: string;
+  /** Input after the last complete line. */
+  input: string;
+  /** This turn's output not yet written (`turn`). */
+  output: string;
 }
 
 const channels = new Map<string, Set<Client>>();
 const online = new Set<string>();
+/** Clients given output this turn, to write (`turn`) or uncork (`cork`) at its end. */
+const written: Client[] = [];
 
 function handle(client: Client, line: string): void {
   const space = line.indexOf(' ');
@@ -45,82 +62,65 @@ function handle(client: Client, line: string): void {
     case 'SAY': {
       const members = channels.get(first);
       if (second === -1 || !members?.has(client)) return reply(client, 'RESULT SAY 0');
-      const out = Buffer.from(`RECV ${client.user} ${first} ${args.slice(second + 1)}\n`);
-      for (const member of members) send(member.socket, out);
-      return;
+      return deliver(members, `RECV ${client.user} ${first} ${args.slice(second + 1)}\n`);
     }
   }
 }
 
 function reply(client: Client, text: string): void {
-  send(client.socket, `${text}\n`);
+  deliver([client], `${text}\n`);
 }
 
-/**
- * How a socket's output leaves (REFERENCE_WRITES; `npm run bench -- --scenarios reference`
- * measures each):
- * - `cork` (the default): each line is its own `write()`, the socket corked for the turn and
- *   uncorked once the turn's input has been handled, so the turn's lines leave in one system call;
- * - `turn`: a connection's lines of one turn are collected and written with one `write()` at the
- *   end of the turn;
- * - `direct`: each line is written at once, nothing batched.
- */
-export type WriteStrategy = 'turn' | 'cork' | 'direct';
-const strategy = (process.env.REFERENCE_WRITES ?? 'cork') as WriteStrategy;
-
-/** Output collected this turn, per socket: one buffer, or several to join. */
-const pending = new Map<Socket, Buffer | Buffer[]>();
-const corked: Socket[] = [];
-
-function send(socket: Socket, data: string | Buffer): void {
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  if (strategy === 'direct') {
-    socket.write(bytes);
-  } else if (strategy === 'cork') {
-    if (socket.writableCorked === 0) {
-      socket.cork();
-      if (corked.push(socket) === 1) setImmediate(uncorkAll);
+function deliver(clients: Iterable<Client>, line: string): void {
+  if (strategy === 'turn') {
+    for (const client of clients) {
+      if (client.output === '') endTurnLater(client);
+      client.output += line;
     }
-    socket.write(bytes);
-  } else {
-    const waiting = pending.get(socket);
-    if (waiting === undefined) {
-      if (pending.size === 0) setImmediate(writeTurn);
-      pending.set(socket, bytes);
-    } else if (Array.isArray(waiting)) {
-      waiting.push(bytes);
-    } else {
-      pending.set(socket, [waiting, bytes]);
+    return;
+  }
+  const bytes = Buffer.from(line);
+  for (const client of clients) {
+    if (strategy === 'cork' && client.socket.writableCorked === 0) {
+      client.socket.cork();
+      endTurnLater(client);
     }
+    client.socket.write(bytes);
   }
 }
 
-function uncorkAll(): void {
-  for (const socket of corked.splice(0)) socket.uncork();
+function endTurnLater(client: Client): void {
+  if (written.push(client) === 1) setImmediate(endTurn);
 }
 
-function writeTurn(): void {
-  for (const [socket, waiting] of pending) socket.write(Array.isArray(waiting) ? Buffer.concat(waiting) : waiting);
-  pending.clear();
+function endTurn(): void {
+  for (const client of written) {
+    if (strategy === 'cork') {
+      client.socket.uncork();
+    } else {
+      client.socket.write(client.output);
+      client.output = '';
+    }
+  }
+  written.length = 0;
 }
 
 function forget(client: Client): void {
-  pending.delete(client.socket);
   if (client.user !== undefined) online.delete(client.user);
   for (const members of channels.values()) members.delete(client);
 }
 
 const server = createServer({ noDelay: true }, (socket) => {
-  const client: Client = { socket, pending: '' };
+  const client: Client = { socket, input: '', output: '' };
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
-    const text = client.pending + chunk;
+    const text = client.input + chunk;
     let start = 0;
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
       handle(client, text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end));
       start = end + 1;
     }
-    client.pending = text.slice(start);
+    client.input = text.slice(start);
   });
   socket.on('error', () => undefined);
   socket.on('close', () => forget(client));
