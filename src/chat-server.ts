@@ -1,6 +1,5 @@
-import { INestApplication } from '@nestjs/common';
+import { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
 import { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DestinationStream } from 'pino';
@@ -8,12 +7,13 @@ import { AppModule, AppOptions } from './app.module';
 import { postgresServer } from './database/database.options';
 import { Settings } from './config/settings';
 import { ReloadOutcome, SettingsReload } from './config/settings-reload';
-import { createLogger, NestLogger } from './logging/logger';
+import { createLogger, Logger, NestLogger } from './logging/logger';
+import type { HttpEndpoints } from './modules/observability/http-endpoints';
 import { LineServer, LineServerOptions } from './transport/line-server';
 import { ServerCertificate } from './transport/tls-certificate';
 
 export interface ChatServer {
-  readonly app: INestApplication;
+  readonly app: INestMicroservice;
   /** The address the line protocol listens on (useful with port 0). */
   address(): AddressInfo;
   /** The address of health and metrics over HTTP; undefined when `http.port` is 0. */
@@ -58,9 +58,9 @@ export function lineServerOptions(settings: Settings): LineServerOptions {
 }
 
 /**
- * Builds the hybrid Nest app: the line protocol as a connected microservice, and HTTP for health
- * and metrics when `http.port` is set. Modules initialise (migrations, membership, peer links)
- * before the line protocol accepts its first connection.
+ * Builds the Nest app: a microservice on the line transport, and HTTP for health and metrics when
+ * `http.port` is set (Node's own server, see `HttpEndpoints`). Modules initialise (migrations,
+ * membership, peer links) before the line protocol accepts its first connection.
  */
 export async function startChatServer(settings: Settings, options: StartOptions = {}): Promise<ChatServer> {
   const logger = createLogger(settings, options.logDestination);
@@ -81,24 +81,18 @@ export async function startChatServer(settings: Settings, options: StartOptions 
     transport,
     logger,
   });
-  const app = await NestFactory.create<NestExpressApplication>(module, {
+  const app = await NestFactory.createMicroservice(module, {
+    strategy: transport,
     logger: new NestLogger(logger),
     abortOnError: false,
   }).catch((error: unknown) => {
     certificate?.close();
     throw error;
   });
-  app.disable('x-powered-by');
-  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
-  const httpOn = settings.http.port > 0;
+  let http: HttpEndpoints | undefined;
   try {
-    await app.init();
-    await app.startAllMicroservices();
-    if (httpOn) {
-      await app.listen(settings.http.port, settings.http.host);
-      const { address, port } = app.getHttpServer().address() as AddressInfo;
-      logger.info({ context: 'Http', address, port }, `health and metrics on http://${address}:${port}`);
-    }
+    await app.listen();
+    if (settings.http.port > 0) http = await serveHealthAndMetrics(app, settings, logger);
   } catch (error) {
     await app.close();
     throw error;
@@ -106,16 +100,25 @@ export async function startChatServer(settings: Settings, options: StartOptions 
   return {
     app,
     address: () => transport.address(),
-    httpAddress: () => (httpOn ? (app.getHttpServer().address() as AddressInfo) : undefined),
+    httpAddress: () => http?.address(),
     tlsAddress: () => transport.tlsAddress(),
     certificateFingerprint: () => transport.certificateFingerprint,
     reload: (next) => reload.apply(next),
-    // The line protocol finishes its commands before peer links and the database close.
+    // The line protocol finishes its commands before peer links, HTTP and the database close.
     close: async () => {
       await transport.close();
       await app.close();
     },
   };
+}
+
+/** Listens for health and metrics over HTTP (the observability module, loaded only then). */
+async function serveHealthAndMetrics(app: INestMicroservice, settings: Settings, logger: Logger): Promise<HttpEndpoints> {
+  const { HttpEndpoints } = await import('./modules/observability/http-endpoints');
+  const endpoints = app.get(HttpEndpoints);
+  const { address, port } = await endpoints.listen(settings.http.port, settings.http.host);
+  logger.info({ context: 'Http', address, port }, `health and metrics on http://${address}:${port}`);
+  return endpoints;
 }
 
 /** Where the data lives, for the start-up log; a URL's password is left out. */
