@@ -10,9 +10,7 @@ import { openAtStart } from './database/open-at-start';
 import { createLogger, Logger, LOGGER } from './logging/logger';
 import { AuthModule } from './modules/auth/auth.module';
 import { ChannelsModule } from './modules/channels/channels.module';
-import { ClusterChannelsModule } from './modules/cluster-channels/cluster-channels.module';
 import { FederationModule } from './modules/federation/federation.module';
-import { ObservabilityModule } from './modules/observability/observability.module';
 import { PresenceModule } from './modules/presence/presence.module';
 import { LINK_DIALER, LinkDialer } from './transport/link-dialer';
 import { TransportErrorsFilter } from './transport/transport-errors.filter';
@@ -56,8 +54,14 @@ export class AppModule {
         AuthModule,
         ChannelsModule,
         FederationModule,
-        ...(settings.cluster ? [ClusterChannelsModule] : []),
-        ...(observed ? [ObservabilityModule] : []),
+        // Loaded only when configured, so that a server alone and without HTTP never loads the
+        // Redis client nor the metrics library.
+        ...(settings.cluster
+          ? [import('./modules/cluster-channels/cluster-channels.module').then((m) => ({ module: m.ClusterChannelsModule }))]
+          : []),
+        ...(observed
+          ? [import('./modules/observability/observability.module').then((m) => ({ module: m.ObservabilityModule }))]
+          : []),
       ],
       providers: [
         { provide: SETTINGS, useValue: settings },

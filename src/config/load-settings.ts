@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigurationError } from './configuration-error';
 import type { LaunchArguments } from './launch-arguments';
@@ -289,6 +288,12 @@ function readConfigurationFile(path: string): Record<string, unknown> {
   if (yamlError !== undefined) throw new ConfigurationError(`${path}: not a peers list and not valid YAML: ${yamlError}`);
   if (document === null || document === undefined) return {};
   throw new ConfigurationError(`${path}: expected a mapping of configuration keys or a list of <host>:<port> lines`);
+}
+
+/** The YAML parser is loaded on first use: a server configured by its environment alone never needs it. */
+function parseYaml(text: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a configuration file is read
+  return (require('yaml') as typeof import('yaml')).parse(text);
 }
 
 function badPeerLine(path: string, line: Line): ConfigurationError {

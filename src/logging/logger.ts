@@ -1,6 +1,5 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { DestinationStream, Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
 import { LogFormat, LogLevel } from '../config/settings';
 
 export type { Logger } from 'pino';
@@ -37,6 +36,8 @@ export function createLogger(settings: LoggerSettings, destination?: Destination
   const out = destination ?? pino.destination({ fd: 1, sync: true });
   const readable = settings.logFormat === 'pretty' || (settings.logFormat === 'auto' && toTerminal);
   if (!readable) return pino(options, out);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for readable lines; JSON lines do without it
+  const { prettyFactory } = require('pino-pretty') as typeof import('pino-pretty');
   const format = prettyFactory({
     colorize: toTerminal && !process.env.NO_COLOR,
     ignore: 'context,instance',

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DEFAULT_DATABASE_CONNECT, SETTINGS, Settings } from '../../config/settings';
 import { Logger, LOGGER } from '../../logging/logger';
-import { ClusterConnection } from './cluster-connection';
+import type { ClusterConnection } from './cluster-connection';
 
 /** Injection token: this instance's `ClusterConnection`, or `null` when the server runs alone. */
 export const CLUSTER = Symbol('ClusterConnection');
@@ -18,6 +18,8 @@ export const CLUSTER = Symbol('ClusterConnection');
       inject: [SETTINGS, LOGGER],
       useFactory: async (settings: Settings, logger: Logger): Promise<ClusterConnection | null> => {
         if (!settings.cluster) return null;
+        // Loaded here, so that a server alone never loads the Redis client.
+        const { ClusterConnection } = await import('./cluster-connection');
         const cluster = new ClusterConnection(settings.cluster, settings.hostname, logger.child({ context: 'Cluster' }));
         await cluster.open({
           retries: settings.database.connectRetries ?? DEFAULT_DATABASE_CONNECT.retries,
