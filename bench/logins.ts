@@ -1,75 +1,126 @@
-import { compare, hash } from 'bcrypt';
+import { compare, genSaltSync, hash } from 'bcrypt';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseMetrics } from '../test/e2e/harness/http-probe';
-import { connectMany } from './bench-client';
+import { BenchClient, connectMany } from './bench-client';
 
 export interface LoginsResult {
-  readonly users: number;
   readonly bcryptCost: number;
-  readonly registrationsPerSecond: number;
-  readonly loginsPerSecond: number;
-  /** The server's event-loop lag while the logins ran (prom-client's histogram, reset by the scrape before). */
-  readonly eventLoopLagMs: { readonly p99: number; readonly max: number };
-  /** bcrypt compares per second in this process at the same cost, as many at once as libuv has threads. */
+  /** Users that each sent REGISTER and LOGIN at once. */
+  readonly users: number;
+  /** Users registered and logged in per second, from the first line sent to the last reply. */
+  readonly usersPerSecond: number;
+  /** bcrypt alone in this process: one hash and one compare per user, `parallel` users at a time (see `bcryptAlone`). */
   readonly bcryptAlonePerSecond: number;
+  readonly parallel: number;
   readonly ratio: number;
+  /** The server's event-loop lag during the storm (prom-client's histogram, reset by the scrape before). */
+  readonly eventLoopLagMs: { readonly p99: number; readonly max: number };
 }
+
+/** As many hashes at once as the server runs: one per core. */
+export const SERVER_PARALLELISM = availableParallelism();
+
+const PASSWORD = 'pw';
+const EXPECTED = ['RESULT REGISTER 1', 'RESULT LOGIN 1'];
 
 async function scrape(metricsUrl: string): Promise<Map<string, number>> {
   return parseMetrics(await (await fetch(metricsUrl)).text());
 }
 
-/** What bcrypt alone reaches here: `count` compares, `parallel` at a time. */
-export async function bcryptAlone(
-  cost: number,
-  count: number,
-  parallel = Number(process.env.UV_THREADPOOL_SIZE ?? 4),
-): Promise<number> {
-  const stored = await hash('pw', cost);
+/**
+ * What bcrypt alone reaches here for the work of one user (the hash of its REGISTER, then the
+ * compare of its LOGIN), `parallel` users at a time for about `seconds`: users per second. The
+ * salt is made synchronously, so the figure is bcrypt's own work and nothing else.
+ */
+export async function bcryptAlone(cost: number, parallel: number, seconds: number): Promise<number> {
   const started = performance.now();
-  let next = 0;
+  const deadline = started + seconds * 1000;
+  let done = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
-      while (next++ < count) await compare('pw', stored);
+      while (performance.now() < deadline) {
+        const stored = await hash(PASSWORD, genSaltSync(cost));
+        await compare(PASSWORD, stored);
+        done++;
+      }
     }),
   );
-  return Math.round((count / (performance.now() - started)) * 1000);
+  return (done / (performance.now() - started)) * 1000;
 }
 
 /**
- * `users` connections register at once, then all log in at once (each LOGIN is one bcrypt compare
- * on the server). The server's event-loop lag is read from its /metrics around the logins.
+ * Sends every client's `REGISTER <name> pw` and `LOGIN <name> pw` in one write, all at once, and
+ * resolves with the milliseconds until the last of them has both its replies.
  */
-export async function measureLogins(
-  port: number,
-  host: string,
-  metricsUrl: string,
-  users: number,
-  bcryptCost: number,
-  tag: string,
-): Promise<LoginsResult> {
-  const clients = await connectMany(`${tag}l`, users, port, host);
+function storm(clients: readonly BenchClient[], timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let left = clients.length;
+    const started = performance.now();
+    const timer = setTimeout(
+      () => reject(new Error(`${left} of ${clients.length} users not registered and logged in within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    for (const client of clients) {
+      let received = 0;
+      client.onLine = (line) => {
+        const want = EXPECTED[received++];
+        if (line !== want) return fail(new Error(`${client.name}: expected "${want}", got "${line}"`));
+        if (received === EXPECTED.length && --left === 0) {
+          clearTimeout(timer);
+          resolve(performance.now() - started);
+        }
+      };
+    }
+    for (const client of clients) client.send(`REGISTER ${client.name} ${PASSWORD}\nLOGIN ${client.name} ${PASSWORD}\n`);
+  });
+}
+
+export interface LoginsOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly metricsUrl: string;
+  readonly bcryptCost: number;
+  /** Users in the storm; unset, as many as bcrypt alone does in `seconds`. */
+  readonly users?: number;
+  readonly seconds: number;
+  /** Hashes at once for bcrypt alone: the server's. */
+  readonly parallel: number;
+  readonly tag: string;
+}
+
+/**
+ * A login storm: `users` connections each send REGISTER and LOGIN at once, against bcrypt alone
+ * doing the same work (measured just before and just after the storm, and averaged, so a machine
+ * that gets busier or quieter meanwhile weighs on both sides). The server's event-loop lag is read
+ * from its /metrics around the storm.
+ */
+export async function measureLogins(options: LoginsOptions): Promise<LoginsResult> {
+  const { bcryptCost, parallel, seconds } = options;
+  const before = await bcryptAlone(bcryptCost, parallel, Math.min(seconds, 2));
+  const users = options.users ?? Math.max(20, Math.round(before * seconds));
+  const clients = await connectMany(`${options.tag}l`, users, options.port, options.host);
   try {
-    let started = performance.now();
-    await Promise.all(clients.map((client) => client.exchange([`REGISTER ${client.name} pw`], ['RESULT REGISTER 1'])));
-    const registrationsPerSecond = Math.round((users / (performance.now() - started)) * 1000);
-
-    await scrape(metricsUrl);
-    started = performance.now();
-    await Promise.all(clients.map((client) => client.exchange([`LOGIN ${client.name} pw`], ['RESULT LOGIN 1'])));
-    const loginsPerSecond = Math.round((users / (performance.now() - started)) * 1000);
-    const metrics = await scrape(metricsUrl);
+    await scrape(options.metricsUrl);
+    const elapsedMs = await storm(clients, 60_000 + (users / before) * 1000 * 10);
+    const metrics = await scrape(options.metricsUrl);
     const lagMs = (name: string) => Math.round((metrics.get(name) ?? NaN) * 1e5) / 100;
-
-    const bcryptAlonePerSecond = await bcryptAlone(bcryptCost, users);
+    for (const client of clients) client.close();
+    const after = await bcryptAlone(bcryptCost, parallel, Math.min(seconds, 2));
+    const usersPerSecond = (users / elapsedMs) * 1000;
+    const bcryptAlonePerSecond = (before + after) / 2;
     return {
-      users,
       bcryptCost,
-      registrationsPerSecond,
-      loginsPerSecond,
+      users,
+      usersPerSecond: Math.round(usersPerSecond * 10) / 10,
+      bcryptAlonePerSecond: Math.round(bcryptAlonePerSecond * 10) / 10,
+      parallel,
+      ratio: Math.round((usersPerSecond / bcryptAlonePerSecond) * 100) / 100,
       eventLoopLagMs: { p99: lagMs('nodejs_eventloop_lag_p99_seconds'), max: lagMs('nodejs_eventloop_lag_max_seconds') },
-      bcryptAlonePerSecond,
-      ratio: Math.round((loginsPerSecond / bcryptAlonePerSecond) * 100) / 100,
     };
   } finally {
     for (const client of clients) client.close();

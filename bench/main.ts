@@ -20,7 +20,7 @@ import {
   openFederatedRoom,
   startFederatedPair,
 } from './federation';
-import { LoginsResult, measureLogins } from './logins';
+import { LoginsResult, measureLogins, SERVER_PARALLELISM } from './logins';
 import type { WriteStrategy } from './reference-server';
 import { freePort, ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
 
@@ -37,8 +37,9 @@ interface Options {
   port?: number;
   metricsUrl?: string;
   scenarios: Scenario[];
-  loginUsers: number;
-  bcryptCost: number;
+  loginUsers?: number;
+  loginSeconds: number;
+  bcryptCosts: number[];
   connections: number;
   runs: number;
   sizes: number[];
@@ -79,8 +80,19 @@ function parseOptions(argv: string[]): Options {
       (value: string) => value.split(',') as Scenario[],
       DEFAULT_SCENARIOS,
     )
-    .option('--login-users <n>', 'connections that register and then log in at once', Number, 200)
-    .option('--bcrypt-cost <n>', 'bcrypt cost of the server in the logins scenario', Number, 10)
+    .option(
+      '--bcrypt-costs <list>',
+      'bcrypt costs of the server in the logins scenario, each measured in every run',
+      list,
+      [4, 10],
+    )
+    .option(
+      '--login-seconds <n>',
+      'length of a login storm: as many users as bcrypt alone registers and logs in in that time',
+      Number,
+      5,
+    )
+    .addOption(new Option('--login-users <n>', 'users in every login storm instead (REGISTER and LOGIN each)').argParser(Number))
     .option('--connections <n>', 'idle logged-in connections in the capacity scenario', Number, 19_000)
     .option('--runs <n>', 'runs of every scenario; the report gives the median', Number, 3)
     .option('--sizes <list>', 'fan-out channel sizes', list, [100, 1000, 5000])
@@ -316,69 +328,88 @@ function printFanout(title: string, summary: FanoutSummary[]): void {
   for (const row of rows) console.log(line(row));
 }
 
+/** Login storms at each of `--bcrypt-costs`, the costs taking turns within a run. */
 async function logins(options: Options, scratch: string): Promise<LoginsResult[]> {
   const results: LoginsResult[] = [];
   for (let run = 1; run <= options.runs; run++) {
-    let target: { port: number; host: string; metricsUrl: string; server?: ServerProcess };
-    if (options.host) {
-      if (!options.metricsUrl) throw new Error('--metrics-url is needed with --host for the logins scenario');
-      target = { port: options.port ?? 4400, host: options.host, metricsUrl: options.metricsUrl };
-    } else {
-      const dir = mkdtempSync(join(scratch, 'logins-'));
-      const httpPort = await freePort();
-      const server = await startChatServerProcess(
-        dir,
-        [
-          'host: 127.0.0.1',
-          `database:\n  dataDir: ${join(dir, 'data')}`,
-          'limits:\n  exemptLoopback: true',
-          `http:\n  port: ${httpPort}`,
-          `bcryptCost: ${options.bcryptCost}`,
-          'logLevel: info',
-        ],
-        profiling(options),
-      );
-      target = { port: server.port, host: '127.0.0.1', metricsUrl: `http://127.0.0.1:${httpPort}/metrics`, server };
-    }
-    try {
-      const result = await measureLogins(
-        target.port,
-        target.host,
-        target.metricsUrl,
-        options.loginUsers,
-        options.bcryptCost,
-        `r${run}t${Date.now() % 100000}`,
-      );
-      console.error(
-        `  run ${run} logins: ${result.loginsPerSecond}/s (bcrypt alone ${result.bcryptAlonePerSecond}/s), event-loop lag p99 ${result.eventLoopLagMs.p99} ms`,
-      );
-      results.push(result);
-    } finally {
-      await target.server?.stop();
+    for (const bcryptCost of options.bcryptCosts) {
+      let target: { port: number; host: string; metricsUrl: string; server?: ServerProcess };
+      if (options.host) {
+        if (!options.metricsUrl) throw new Error('--metrics-url is needed with --host for the logins scenario');
+        target = { port: options.port ?? 4400, host: options.host, metricsUrl: options.metricsUrl };
+      } else {
+        const dir = mkdtempSync(join(scratch, 'logins-'));
+        const httpPort = await freePort();
+        const server = await startChatServerProcess(
+          dir,
+          [
+            'host: 127.0.0.1',
+            `database:\n  dataDir: ${join(dir, 'data')}`,
+            'limits:\n  exemptLoopback: true',
+            `http:\n  port: ${httpPort}`,
+            `bcryptCost: ${bcryptCost}`,
+            'logLevel: info',
+          ],
+          profiling(options),
+        );
+        target = { port: server.port, host: '127.0.0.1', metricsUrl: `http://127.0.0.1:${httpPort}/metrics`, server };
+      }
+      try {
+        const result = await measureLogins({
+          ...target,
+          bcryptCost,
+          users: options.loginUsers,
+          seconds: options.loginSeconds,
+          parallel: SERVER_PARALLELISM,
+          tag: `r${run}c${bcryptCost}t${Date.now() % 100000}`,
+        });
+        console.error(
+          `  run ${run} logins at cost ${bcryptCost}: ${result.users} users, ${result.usersPerSecond}/s (bcrypt alone ${result.bcryptAlonePerSecond}/s), ratio ${result.ratio}, event-loop lag p99 ${result.eventLoopLagMs.p99} ms`,
+        );
+        results.push(result);
+      } finally {
+        await target.server?.stop();
+      }
     }
   }
   return results;
 }
 
 function summarizeLogins(results: LoginsResult[]) {
-  return {
-    users: results[0].users,
-    bcryptCost: results[0].bcryptCost,
-    registrationsPerSecond: median(results.map((result) => result.registrationsPerSecond)),
-    loginsPerSecond: median(results.map((result) => result.loginsPerSecond)),
-    bcryptAlonePerSecond: median(results.map((result) => result.bcryptAlonePerSecond)),
-    ratio: median(results.map((result) => result.ratio)),
-    eventLoopLagP99Ms: median(results.map((result) => result.eventLoopLagMs.p99)),
-    eventLoopLagMaxMs: Math.max(...results.map((result) => result.eventLoopLagMs.max)),
-  };
+  const costs = [...new Set(results.map((result) => result.bcryptCost))];
+  return costs.map((bcryptCost) => {
+    const runs = results.filter((result) => result.bcryptCost === bcryptCost);
+    return {
+      bcryptCost,
+      users: median(runs.map((result) => result.users)),
+      usersPerSecond: median(runs.map((result) => result.usersPerSecond)),
+      bcryptAlonePerSecond: median(runs.map((result) => result.bcryptAlonePerSecond)),
+      parallel: runs[0].parallel,
+      ratio: median(runs.map((result) => result.ratio)),
+      ratioRange: [Math.min(...runs.map((result) => result.ratio)), Math.max(...runs.map((result) => result.ratio))],
+      eventLoopLagP99Ms: median(runs.map((result) => result.eventLoopLagMs.p99)),
+      eventLoopLagMaxMs: Math.max(...runs.map((result) => result.eventLoopLagMs.max)),
+    };
+  });
 }
 
 function printLogins(summary: ReturnType<typeof summarizeLogins>): void {
-  console.log(`\nlogins (median of runs, ${summary.users} at once, bcrypt cost ${summary.bcryptCost})`);
   console.log(
-    `  registrations/s ${summary.registrationsPerSecond}   logins/s ${summary.loginsPerSecond}   bcrypt alone/s ${summary.bcryptAlonePerSecond}   ratio ${summary.ratio.toFixed(2)}`,
+    '\nlogins: each user sends REGISTER and LOGIN at once (median of runs; bcrypt alone: one hash and one compare per user)',
   );
-  console.log(`  event-loop lag during the logins: p99 ${summary.eventLoopLagP99Ms} ms, max ${summary.eventLoopLagMaxMs} ms`);
+  const header = ['cost', 'users', 'users/s', 'bcrypt alone/s', 'ratio', 'ratio range', 'lag p99 ms', 'lag max ms'];
+  const rows = summary.map((row) => [
+    String(row.bcryptCost),
+    String(row.users),
+    String(row.usersPerSecond),
+    `${row.bcryptAlonePerSecond} (${row.parallel} at once)`,
+    row.ratio.toFixed(2),
+    `${row.ratioRange[0].toFixed(2)}–${row.ratioRange[1].toFixed(2)}`,
+    String(row.eventLoopLagP99Ms),
+    String(row.eventLoopLagMaxMs),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  for (const cells of [header, ...rows]) console.log(cells.map((cell, column) => cell.padStart(widths[column])).join('  '));
 }
 
 interface CapacityRow extends CapacityResult {
