@@ -1,17 +1,21 @@
 import { compare, hash } from 'bcrypt';
-import { Repository } from 'typeorm';
 import { DEFAULT_LIMITS, Settings } from '../../src/config/settings';
 import { AuthService } from '../../src/modules/auth/auth.service';
-import { User } from '../../src/modules/auth/user.entity';
+import { UserAccounts } from '../../src/modules/auth/user-accounts';
 import { LocalPresence } from '../../src/modules/presence/presence';
 import { Session } from '../../src/transport/session';
 
 jest.mock('bcrypt', () => {
   const actual = jest.requireActual<typeof import('bcrypt')>('bcrypt');
-  return { ...actual, compare: jest.fn((data: string, encrypted: string) => actual.compare(data, encrypted)) };
+  return {
+    ...actual,
+    compare: jest.fn((data: string, encrypted: string) => actual.compare(data, encrypted)),
+    hash: jest.fn((data: string, saltOrRounds: string | number) => actual.hash(data, saltOrRounds)),
+  };
 });
 
 const compareSpy = compare as jest.MockedFunction<typeof compare>;
+const hashSpy = hash as jest.MockedFunction<typeof hash>;
 
 function session(id: string): Session {
   return {
@@ -31,8 +35,8 @@ describe('AuthService.login', () => {
   beforeAll(async () => {
     storedHash = await hash('right', 4);
     const users = {
-      findOneBy: async ({ name }: { name: string }) => (name === 'bob' ? ({ name, passwordHash: storedHash } as User) : null),
-    } as unknown as Repository<User>;
+      passwordHashOf: async (name: string) => (name === 'bob' ? storedHash : undefined),
+    } as unknown as UserAccounts;
     auth = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings, null);
     await auth.onModuleInit();
   });
@@ -62,7 +66,7 @@ describe('AuthService.login', () => {
 
   test('a password longer than 72 bytes fails although bcrypt would match its first 72 bytes', async () => {
     const longHash = await hash('p'.repeat(72), 4);
-    const users = { findOneBy: async () => ({ name: 'long', passwordHash: longHash }) as User } as unknown as Repository<User>;
+    const users = { passwordHashOf: async () => longHash } as unknown as UserAccounts;
     const service = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings, null);
     await service.onModuleInit();
     await expect(service.login(session('c4'), 'long', 'p'.repeat(73))).resolves.toBe(false);
@@ -80,9 +84,8 @@ describe('AuthService.login', () => {
 
 describe('AuthService.login limits', () => {
   const users = {
-    findOneBy: async ({ name }: { name: string }) =>
-      name === 'bob' ? ({ name, passwordHash: '$2b$04$abcdefghijklmnopqrstuu' } as User) : null,
-  } as unknown as Repository<User>;
+    passwordHashOf: async (name: string) => (name === 'bob' ? '$2b$04$abcdefghijklmnopqrstuu' : undefined),
+  } as unknown as UserAccounts;
 
   function service(limits: Partial<Settings['limits']>): AuthService {
     return new AuthService(
@@ -118,9 +121,7 @@ describe('AuthService.login limits', () => {
 
   test('LOGINs that succeed are never refused by the checks under way, only delayed', async () => {
     const rightHash = await hash('right', 4);
-    const anyone = {
-      findOneBy: async ({ name }: { name: string }) => ({ name, passwordHash: rightHash }) as User,
-    } as unknown as Repository<User>;
+    const anyone = { passwordHashOf: async () => rightHash } as unknown as UserAccounts;
     const auth = new AuthService(
       anyone,
       new LocalPresence(),
@@ -137,5 +138,42 @@ describe('AuthService.login limits', () => {
     // Six names, each logged in once; the second LOGIN of a name finds it online elsewhere.
     expect(outcomes.filter(Boolean)).toHaveLength(6);
     expect(auth.loginFailures).toEqual({ credentials: 0, account: 0, address: 0 });
+  });
+});
+
+describe('AuthService.register', () => {
+  function service(users: Partial<UserAccounts>): AuthService {
+    return new AuthService(
+      users as UserAccounts,
+      new LocalPresence(),
+      { bcryptCost: 4, limits: { ...DEFAULT_LIMITS, exemptLoopback: true } } as Settings,
+      null,
+    );
+  }
+
+  beforeEach(() => hashSpy.mockClear());
+
+  // bcrypt's hash(password, cost) makes its salt with two more trips through libuv's threads.
+  test('hashes the password with a salt made beforehand, at the configured cost', async () => {
+    const created: string[] = [];
+    const auth = service({
+      exists: async () => false,
+      create: async (_name: string, passwordHash: string) => created.push(passwordHash) > 0,
+    });
+    await expect(auth.register(session('r1'), 'alice', 'secret')).resolves.toBe(true);
+    expect(hashSpy).toHaveBeenCalledTimes(1);
+    expect(hashSpy.mock.calls[0][1]).toMatch(/^\$2b\$04\$[./A-Za-z0-9]{22}$/);
+    await expect(compare('secret', created[0])).resolves.toBe(true);
+  });
+
+  test('a name that is taken fails without spending bcrypt time', async () => {
+    const auth = service({ exists: async () => true });
+    await expect(auth.register(session('r2'), 'bob', 'secret')).resolves.toBe(false);
+    expect(hashSpy).not.toHaveBeenCalled();
+  });
+
+  test('a name taken by a concurrent REGISTER after the check fails', async () => {
+    const auth = service({ exists: async () => false, create: async () => false });
+    await expect(auth.register(session('r3'), 'carol', 'secret')).resolves.toBe(false);
   });
 });

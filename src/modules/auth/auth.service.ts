@@ -1,10 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { compare, hash } from 'bcrypt';
+import { compare, genSaltSync, hash } from 'bcrypt';
 import { availableParallelism } from 'node:os';
-import { Repository } from 'typeorm';
 import { SETTINGS, Settings } from '../../config/settings';
-import { isUniqueViolation } from '../../database/unique-violation';
 import { ConcurrencyLimit } from '../../domain/concurrency-limit';
 import { isLoopback } from '../../domain/loopback';
 import { nameRisk } from '../../domain/name-safety';
@@ -16,7 +13,7 @@ import { ClusterConnection } from '../cluster/cluster-connection';
 import { localMinuteCounts, MinuteCounts, SharedMinuteCounter } from '../cluster/shared-minute-counter';
 import { Presence } from '../presence/presence';
 import { ChecksUnderWay } from './checks-under-way';
-import { User } from './user.entity';
+import { UserAccounts } from './user-accounts';
 
 @Injectable()
 export class AuthService implements OnModuleInit {
@@ -48,7 +45,7 @@ export class AuthService implements OnModuleInit {
   readonly loginFailures = { credentials: 0, account: 0, address: 0 };
 
   constructor(
-    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly users: UserAccounts,
     private readonly presence: Presence,
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(CLUSTER) cluster: ClusterConnection | null,
@@ -60,7 +57,15 @@ export class AuthService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    this.dummyHash = await hash('not-a-password', this.settings.bcryptCost);
+    this.dummyHash = await this.hash('not-a-password');
+  }
+
+  /**
+   * A bcrypt hash at the configured cost. The salt is made here, synchronously (16 random bytes):
+   * bcrypt's own `hash(password, cost)` makes it with two more trips through libuv's threads.
+   */
+  private hash(password: string): Promise<string> {
+    return hash(password, genSaltSync(this.settings.bcryptCost));
   }
 
   /**
@@ -75,17 +80,12 @@ export class AuthService implements OnModuleInit {
       if (!(await recorded(this.registrations, address))) return false;
     }
     if (!isValidUserName(name) || !isValidPassword(password) || nameRisk(name) !== undefined) return false;
-    if (await this.users.existsBy({ name })) return false;
-    const passwordHash = await this.bcrypt.run(() => hash(password, this.settings.bcryptCost), address);
-    try {
-      await this.users.insert({ name, passwordHash });
-      this.registeredBy.set(session, { name, passwordHash });
-      return true;
-    } catch (error) {
-      // A concurrent REGISTER of the same name won the unique constraint.
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+    if (await this.users.exists(name)) return false;
+    const passwordHash = await this.bcrypt.run(() => this.hash(password), address);
+    // False when a concurrent REGISTER of the same name got there first.
+    if (!(await this.users.create(name, passwordHash))) return false;
+    this.registeredBy.set(session, { name, passwordHash });
+    return true;
   }
 
   /**
@@ -97,9 +97,8 @@ export class AuthService implements OnModuleInit {
     const created = this.registeredBy.get(session);
     this.registeredBy.delete(session);
     if (!created || created.name !== name || !isValidPassword(password)) return;
-    const passwordHash = await this.bcrypt.run(() => hash(password, this.settings.bcryptCost), session.remoteAddress);
-    const { affected } = await this.users.update({ name, passwordHash: created.passwordHash }, { passwordHash });
-    if (affected !== 1) return;
+    const passwordHash = await this.bcrypt.run(() => this.hash(password), session.remoteAddress);
+    if (!(await this.users.replacePasswordHash(name, created.passwordHash, passwordHash))) return;
     this.log.warn(
       `REGISTER of ${shown(name)} from ${session.remoteAddress} arrived in two parts more than idleFlushMs apart; the account's password is both parts together`,
     );
@@ -134,14 +133,14 @@ export class AuthService implements OnModuleInit {
       return false;
     }
     try {
-      const user = isValidUserName(name) ? await this.users.findOneBy({ name }) : null;
+      const stored = isValidUserName(name) ? await this.users.passwordHashOf(name) : undefined;
       // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
-      const matches = await this.bcrypt.run(() => compare(password, user?.passwordHash ?? this.dummyHash), address);
-      if (!user || !matches || !isValidPassword(password)) {
+      const matches = await this.bcrypt.run(() => compare(password, stored ?? this.dummyHash), address);
+      if (stored === undefined || !matches || !isValidPassword(password)) {
         this.loginFailures.credentials++;
         this.failureLog.refuse(
           `credentials ${address}`,
-          `LOGIN as ${shown(name)} from ${address} failed: ${user ? 'wrong password' : 'no such user'}`,
+          `LOGIN as ${shown(name)} from ${address} failed: ${stored === undefined ? 'no such user' : 'wrong password'}`,
         );
         await recorded(this.accountFailures, account);
         if (keys.length > 1) await recorded(this.addressFailures, address);
