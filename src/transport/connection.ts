@@ -32,11 +32,27 @@ const CLOSED = Symbol('closed');
 type QueueItem = Frame | typeof CLOSED;
 
 /**
- * Writes are batched per turn of the event loop: a socket is corked at its first line in a turn and
- * flushed once the turn's input has been handled, so the lines it gets together (the RECVs of
- * several SAYs read at once, a reply and a RECV) leave in one system call.
+ * Writes are batched per turn of the event loop: a connection collects the lines it gets in a turn
+ * (the RECVs of several SAYs read at once, a reply and a RECV) and, once the turn's input has been
+ * handled, hands them to its socket as one buffer, which leaves in one system call. One write per
+ * turn costs less than a write per line under cork: the stream queues one chunk, not one per line.
  */
-const corked: Connection[] = [];
+const withLines: Connection[] = [];
+
+/** The lines of a turn as one chunk: a single line as it is (often a buffer shared by many connections). */
+function joined(lines: ReadonlyArray<string | Uint8Array>, bytes: number): string | Uint8Array {
+  if (lines.length === 1) return lines[0];
+  const chunk = Buffer.allocUnsafe(bytes);
+  let offset = 0;
+  for (const line of lines) {
+    if (typeof line === 'string') offset += chunk.write(line, offset);
+    else {
+      chunk.set(line, offset);
+      offset += line.byteLength;
+    }
+  }
+  return chunk;
+}
 
 /**
  * One client socket. Its frames are handled strictly one after another, so replies leave in the
@@ -73,6 +89,8 @@ export class Connection implements Session {
   private readonly bucket?: TokenBucket;
   /** Runs `unauthenticatedIdleMs` after the connection opened, whatever it sent: a client must have logged in by then. */
   private readonly idleLimit: NodeJS.Timeout;
+  /** This turn's lines, written together when the turn ends. */
+  private turnLines: Array<string | Uint8Array> = [];
   /** Output still waiting for the reader when this turn's first line was queued. */
   private waitingBeforeTurn = 0;
   /** Bytes queued in this turn. */
@@ -150,22 +168,21 @@ export class Connection implements Session {
   deliver(line: string | Uint8Array): void {
     if (this.socketClosed || !this.socket.writable) return;
     try {
-      if (this.socket.writableCorked === 0) {
+      if (this.turnLines.length === 0) {
         this.waitingBeforeTurn = this.socket.writableLength;
         this.turnBytes = 0;
-        this.socket.cork();
-        if (corked.push(this) === 1) setImmediate(Connection.flushCorked);
+        if (withLines.push(this) === 1) setImmediate(Connection.flushTurn);
       }
+      this.turnLines.push(line);
       this.turnBytes += typeof line === 'string' ? Buffer.byteLength(line) : line.byteLength;
-      this.socket.write(line);
     } catch (error) {
       this.fail('deliver', error);
     }
   }
 
-  /** Flushes every connection corked this turn; one that fails is closed, and the others still flush. */
-  private static flushCorked(this: void): void {
-    for (const connection of corked.splice(0)) {
+  /** Flushes every connection with lines this turn; one that fails is closed, and the others still flush. */
+  private static flushTurn(this: void): void {
+    for (const connection of withLines.splice(0)) {
       try {
         connection.flush();
       } catch (error) {
@@ -176,7 +193,7 @@ export class Connection implements Session {
 
   /** Sends the lines this turn queued. */
   flush(): void {
-    this.socket.uncork();
+    if (!this.writeTurn()) return;
     // What the system did not take is waiting for the reader. A reader that lets this much pile up
     // is dropped, so it cannot hold memory or slow anyone down. Only output of earlier turns
     // counts, less what is left of the largest single turn: one large reply the server chose to
@@ -188,6 +205,21 @@ export class Connection implements Session {
       return;
     }
     this.excusedBytes = Math.max(excused, Math.min(this.turnBytes, this.socket.writableLength));
+  }
+
+  /** Hands this turn's lines to the socket; false when there were none to send. */
+  private writeTurn(): boolean {
+    const lines = this.turnLines;
+    this.turnLines = [];
+    if (lines.length === 0 || this.socketClosed || !this.socket.writable) return false;
+    this.socket.write(joined(lines, this.turnBytes));
+    return true;
+  }
+
+  /** Ends the socket after the lines of this turn: an answer given just before the end still goes out. */
+  private endSocket(): void {
+    this.writeTurn();
+    this.socket.end();
   }
 
   close(): void {
@@ -257,7 +289,7 @@ export class Connection implements Session {
     await this.idle();
     const timer = setTimeout(() => this.socket.destroy(), graceMs);
     await this.released();
-    this.socket.end();
+    this.endSocket();
     await this.finished;
     clearTimeout(timer);
   }
@@ -390,6 +422,6 @@ export class Connection implements Session {
 
   /** A client that half-closed gets every reply and every answer it is owed, then our FIN. */
   private endAfterHalfClose(): void {
-    if (this.readEnded && !this.draining && this.holds === 0 && !this.socketClosed) this.socket.end();
+    if (this.readEnded && !this.draining && this.holds === 0 && !this.socketClosed) this.endSocket();
   }
 }

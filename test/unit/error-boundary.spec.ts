@@ -194,6 +194,20 @@ describe('the transport survives an error at every stage', () => {
 
   test("deliver: a line that cannot be queued for one member closes that member's connection, and the others get it", async () => {
     const [aliceSession] = sessions;
+    const turnLines = (aliceSession as unknown as { turnLines: unknown[] }).turnLines;
+    turnLines.push = () => {
+      throw new Error('queue broke');
+    };
+    bob.send('SHOUT hello');
+    await bob.expectLine('RECV someone room hello');
+    await bob.expectLine('RESULT SHOUT 1');
+    await alice.expectClosed();
+    await expectSurvived('deliver', /^c\d+ queueing output failed: queue broke$/);
+    expect(logs.entries.find((entry) => entry.msg === 'connection closed')).toMatchObject({ reason: 'internal error (deliver)' });
+  });
+
+  test("flush: a turn's output that cannot be written to one member closes that member's connection, and the others get it", async () => {
+    const [aliceSession] = sessions;
     jest.spyOn(socketOf(aliceSession), 'write').mockImplementation(() => {
       throw new Error('write broke');
     });
@@ -201,15 +215,15 @@ describe('the transport survives an error at every stage', () => {
     await bob.expectLine('RECV someone room hello');
     await bob.expectLine('RESULT SHOUT 1');
     await alice.expectClosed();
-    await expectSurvived('deliver', /^c\d+ queueing output failed: write broke$/);
-    expect(logs.entries.find((entry) => entry.msg === 'connection closed')).toMatchObject({ reason: 'internal error (deliver)' });
+    await expectSurvived('flush', /^c\d+ writing output failed: write broke$/);
+    expect(logs.entries.find((entry) => entry.msg === 'connection closed')).toMatchObject({ reason: 'internal error (flush)' });
   });
 
-  test('flush: a connection whose flush throws is closed, and the others corked in the same turn still flush', async () => {
+  test('flush: a connection whose flush throws is closed, and the others with lines in the same turn still flush', async () => {
     jest.spyOn(Connection.prototype, 'flush').mockImplementationOnce(() => {
       throw new Error('flush broke');
     });
-    // SHOUT corks alice's connection first, then bob's, in one turn.
+    // SHOUT queues a line for alice's connection first, then bob's, in one turn.
     bob.send('SHOUT hello');
     await bob.expectLine('RECV someone room hello');
     await bob.expectLine('RESULT SHOUT 1');
