@@ -206,14 +206,28 @@ const SCRIPT_NAMES = [
   'Adlam',
 ];
 
-/** One test per script this runtime knows (a name it does not know is left out rather than fail). */
-const SCRIPTS: ReadonlyArray<{ readonly name: string; readonly test: RegExp }> = SCRIPT_NAMES.flatMap((name) => {
-  try {
-    return [{ name, test: new RegExp(`\\p{Script_Extensions=${name}}`, 'u') }];
-  } catch {
-    return [];
-  }
-});
+interface ScriptTest {
+  readonly name: string;
+  readonly test: RegExp;
+}
+
+let scripts: readonly ScriptTest[] | undefined;
+
+/**
+ * One test per script this runtime knows (a name it does not know is left out rather than fail).
+ * Compiled on the first name that is not plain ASCII rather than at load, where they would take a
+ * noticeable part of every start-up.
+ */
+function knownScripts(): readonly ScriptTest[] {
+  scripts ??= SCRIPT_NAMES.flatMap((name) => {
+    try {
+      return [{ name, test: new RegExp(`\\p{Script_Extensions=${name}}`, 'u') }];
+    } catch {
+      return [];
+    }
+  });
+  return scripts;
+}
 
 /**
  * The scripts that may share one name under UTS #39's "highly restrictive" level: any one script
@@ -227,7 +241,9 @@ const WRITING_SYSTEMS: readonly ReadonlySet<string>[] = [
 
 /** The scripts a character belongs to by its Script_Extensions; empty for Common and Inherited only. */
 function scriptsOf(char: string): string[] {
-  return SCRIPTS.filter((script) => script.test.test(char)).map((script) => script.name);
+  return knownScripts()
+    .filter((script) => script.test.test(char))
+    .map((script) => script.name);
 }
 
 /** Whether every character's scripts meet in one script, or all fit one of the writing systems. */
