@@ -9,6 +9,7 @@ import { Settings } from './config/settings';
 import { ReloadOutcome, SettingsReload } from './config/settings-reload';
 import { createLogger, Logger, NestLogger } from './logging/logger';
 import type { HttpEndpoints } from './modules/observability/http-endpoints';
+import { StartupTimes } from './startup-times';
 import { LineServer, LineServerOptions } from './transport/line-server';
 import { ServerCertificate } from './transport/tls-certificate';
 
@@ -34,6 +35,8 @@ export interface ChatServer {
 export interface StartOptions extends Pick<AppOptions, 'databaseRetryAttempts' | 'dialer'> {
   /** Where log lines go instead of stdout (tests read them). */
   readonly logDestination?: DestinationStream;
+  /** The process's start so far (the launcher's): the start then ends with one line naming its parts. */
+  readonly startup?: StartupTimes;
 }
 
 /** The transport's options, from the settings. */
@@ -63,6 +66,7 @@ export function lineServerOptions(settings: Settings): LineServerOptions {
  * membership, peer links) before the line protocol accepts its first connection.
  */
 export async function startChatServer(settings: Settings, options: StartOptions = {}): Promise<ChatServer> {
+  const serverStarted = performance.now();
   const logger = createLogger(settings, options.logDestination);
   // Before anything is logged: certificate files that cannot be used stop the start with one line.
   const certificate = settings.tls ? ServerCertificate.load(settings.tls, logger) : undefined;
@@ -96,6 +100,11 @@ export async function startChatServer(settings: Settings, options: StartOptions 
   } catch (error) {
     await app.close();
     throw error;
+  }
+  if (options.startup) {
+    options.startup.serverReady(serverStarted);
+    const { totalMs, parts, text } = options.startup.summary();
+    logger.info({ context: 'Startup', startup: { ...parts, total: totalMs } }, text);
   }
   return {
     app,

@@ -36,7 +36,7 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     const loading = performance.now();
     const { startChatServer } = await import('./chat-server');
     startupTimes.record('modules', loading);
-    return { server: await startChatServer(settings) };
+    return { server: await startChatServer(settings, { startup: startupTimes }) };
   } catch (error) {
     // The certificate files are read as the server starts, and are configuration all the same.
     if (error instanceof ConfigurationError) {

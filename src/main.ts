@@ -1,8 +1,11 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import type { Logger as NestLogger } from '@nestjs/common';
 import { constants } from 'node:os';
-import { ChatServer } from './chat-server';
+import type { ChatServer } from './chat-server';
 import { launch, reloadConfiguration } from './launch';
+
+/** Nest's logger, loaded with the server's modules: loading it first would delay the start by its size. */
+type LoggerClass = typeof NestLogger;
 
 type Stop = (signal: NodeJS.Signals) => void;
 
@@ -17,7 +20,7 @@ const stopStarting: Stop = (signal) => {
 };
 
 /** Once it serves: stop accepting, finish the commands received, close everything, exit 0. */
-function stopServing(server: ChatServer): Stop {
+function stopServing(server: ChatServer, Logger: LoggerClass): Stop {
   let stopping = false;
   return (signal) => {
     if (stopping) return;
@@ -39,7 +42,7 @@ const reloadWhileStarting = (): void => {
 };
 
 /** Once it serves, SIGHUP reloads the configuration (one at a time; one that comes meanwhile follows). */
-function reloader(server: ChatServer, argv: readonly string[]): () => void {
+function reloader(server: ChatServer, argv: readonly string[], Logger: LoggerClass): () => void {
   const log = new Logger('Configuration');
   let running: Promise<void> = Promise.resolve();
   return () => {
@@ -63,8 +66,9 @@ async function main(): Promise<void> {
     stderr: (text) => process.stderr.write(text),
   });
   if ('exitCode' in result) process.exit(result.exitCode);
-  stop = stopServing(result.server);
-  reload = reloader(result.server, argv);
+  const { Logger } = await import('@nestjs/common');
+  stop = stopServing(result.server, Logger);
+  reload = reloader(result.server, argv, Logger);
 }
 
 void main();

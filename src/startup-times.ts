@@ -32,6 +32,18 @@ export class StartupTimes {
     return this.ends.get(part);
   }
 
+  /**
+   * Records the Nest part: the server's own start from `serverStarted` until now, less the parts
+   * it waited on (TypeORM and migrations, an embedded database still opening).
+   */
+  serverReady(serverStarted: number): void {
+    const now = performance.now();
+    const waitedForDatabase = Math.max(0, (this.ends.get('database') ?? 0) - serverStarted);
+    const schema = this.parts.get('schema') ?? 0;
+    this.parts.set('nest', Math.max(0, Math.round(now - serverStarted - waitedForDatabase - schema)));
+    this.ends.set('nest', now);
+  }
+
   /** The whole start until now, and its parts in ms. */
   summary(): { readonly totalMs: number; readonly parts: Partial<Record<StartupPart, number>>; readonly text: string } {
     const totalMs = Math.round(performance.now());
