@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BenchClient } from './bench-client';
+import { adminUrl, BENCH_DATABASES, BenchDatabase, checkPostgres, startBenchServer } from './bench-database';
 import { renderChart } from './chart';
 import { CapacityResult, GC_ON_SIGUSR2, measureCapacity } from './capacity';
 import { runClusterScenario } from './cluster';
@@ -22,21 +23,24 @@ import {
 } from './federation';
 import { LoginsResult, measureLogins, SERVER_PARALLELISM } from './logins';
 import type { WriteStrategy } from './reference-server';
-import { freePort, ServerProcess, startChatServerProcess, startReferenceProcess } from './server-process';
+import { FloorInputs, floorTable, printFloorTable } from './floor-table';
+import { freePort, ServerProcess, startReferenceProcess } from './server-process';
+import { printStartup, startup, summarizeStartup } from './startup';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
 const HEAP_SNAPSHOT_SIGNAL = 'SIGWINCH';
 
-const SCENARIOS = ['fanout', 'federation', 'logins', 'capacity', 'cluster', 'reference'] as const;
+const SCENARIOS = ['fanout', 'federation', 'logins', 'capacity', 'startup', 'cluster', 'reference'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** `cluster` needs PostgreSQL and redis-server, `reference` compares the reference's ways of writing: run only when named. */
-const DEFAULT_SCENARIOS: Scenario[] = ['fanout', 'federation', 'logins', 'capacity'];
+const DEFAULT_SCENARIOS: Scenario[] = ['fanout', 'federation', 'logins', 'capacity', 'startup'];
 
 interface Options {
   host?: string;
   port?: number;
   metricsUrl?: string;
   scenarios: Scenario[];
+  databases: BenchDatabase[];
   loginUsers?: number;
   loginSeconds: number;
   bcryptCosts: number[];
@@ -62,6 +66,8 @@ interface FanoutRow extends FanoutResult {
   readonly run: number;
   /** Federation scenario, server rows: how the pair listed each other. */
   readonly federation?: FederationMode;
+  /** Fan-out scenario, server rows: the database the server ran on. */
+  readonly database?: BenchDatabase;
   /** Federation scenario, server rows: FED… lines the channel's server sent the other, per message said, by verb. */
   readonly linkLinesPerMessage?: Record<string, number>;
 }
@@ -79,6 +85,12 @@ function parseOptions(argv: string[]): Options {
       `scenarios to run, of ${SCENARIOS.join(', ')} (cluster needs PostgreSQL and redis-server, and runs only when named)`,
       (value: string) => value.split(',') as Scenario[],
       DEFAULT_SCENARIOS,
+    )
+    .option(
+      '--databases <list>',
+      `databases the chat server runs on in fanout, logins, capacity and startup, of ${BENCH_DATABASES.join(', ')} (postgres: a new database per server on BENCH_DATABASE_URL's server, else TEST_DATABASE_URL's, else 127.0.0.1:5432)`,
+      (value: string) => value.split(',') as BenchDatabase[],
+      [...BENCH_DATABASES],
     )
     .option(
       '--bcrypt-costs <list>',
@@ -128,6 +140,8 @@ function parseOptions(argv: string[]): Options {
   const options = program.opts<Options>();
   const unknown = options.scenarios.filter((name) => !SCENARIOS.includes(name));
   if (unknown.length > 0) program.error(`unknown scenario ${unknown.join(', ')}`);
+  const unknownDatabases = options.databases.filter((name) => !BENCH_DATABASES.includes(name));
+  if (unknownDatabases.length > 0) program.error(`unknown database ${unknownDatabases.join(', ')}`);
   const unknownModes = options.federationModes.filter((mode) => !FEDERATION_MODES.includes(mode));
   if (unknownModes.length > 0) program.error(`unknown federation mode ${unknownModes.join(', ')}`);
   return options;
@@ -148,6 +162,8 @@ const FANOUT_LINES = ['limits:\n  exemptLoopback: true\n  sendQueueBytes: 671088
 interface Setup {
   readonly target: Target;
   readonly federation?: FederationMode;
+  /** Server rows: the database it runs on. */
+  readonly database?: BenchDatabase;
 }
 
 /**
@@ -155,7 +171,7 @@ interface Setup {
  * federated pair, `away` is the server without the channel.
  */
 async function openTarget(
-  { target, federation }: Setup,
+  { target, federation, database }: Setup,
   options: Options,
   scratch: string,
   size: number,
@@ -172,11 +188,7 @@ async function openTarget(
   }
   if (options.host) return { room: await openRoom(options.port ?? 4400, options.host, size, tag), processes: [] };
   const dir = mkdtempSync(join(scratch, 'server-'));
-  const server = await startChatServerProcess(
-    dir,
-    ['host: 127.0.0.1', `database:\n  dataDir: ${join(dir, 'data')}`, ...FANOUT_LINES],
-    profiling(options),
-  );
+  const server = await startBenchServer(database ?? 'embedded', dir, ['host: 127.0.0.1', ...FANOUT_LINES], profiling(options));
   return { room: await openRoom(server.port, '127.0.0.1', size, tag), processes: [server] };
 }
 
@@ -201,14 +213,16 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
   const setups: Setup[] = [
     ...(federated
       ? options.federationModes.map((federation) => ({ target: 'server' as const, federation }))
-      : [{ target: 'server' as const }]),
+      : options.host
+        ? [{ target: 'server' as const }]
+        : options.databases.map((database) => ({ target: 'server' as const, database }))),
     { target: 'reference' },
   ];
   for (let run = 1; run <= options.runs; run++) {
     for (const size of options.sizes) {
       for (const setup of setups) {
-        const { target, federation } = setup;
-        const name = federation ? `${target} ${federation}` : target;
+        const { target, federation, database } = setup;
+        const name = [target, federation, database].filter(Boolean).join(' ');
         const tag = `r${run}s${size}${(federation ?? target)[0]}${Date.now() % 100000}`;
         const { room, processes, away } = await openTarget(setup, options, scratch, size, tag);
         try {
@@ -221,7 +235,7 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
               const linesBefore = away && (await linkLinesHandled(away));
               const result = await measureFanout(room, Math.min(senders, size), mode);
               const linkLinesPerMessage = linesBefore && perMessage(linesBefore, await linkLinesHandled(away), result.messages);
-              rows.push({ ...result, target, run, federation, linkLinesPerMessage });
+              rows.push({ ...result, target, run, federation, database, linkLinesPerMessage });
               if (processes.some((server) => server.child.exitCode !== null))
                 throw new Error(`a ${name} process exited during the measurement`);
               const link = linkLinesPerMessage ? `, link lines per message ${JSON.stringify(linkLinesPerMessage)}` : '';
@@ -329,53 +343,58 @@ function printFanout(title: string, summary: FanoutSummary[]): void {
 }
 
 /** Login storms at each of `--bcrypt-costs`, the costs taking turns within a run. */
-async function logins(options: Options, scratch: string): Promise<LoginsResult[]> {
-  const results: LoginsResult[] = [];
+async function logins(options: Options, scratch: string): Promise<LoginsRow[]> {
+  const results: LoginsRow[] = [];
+  const databases: Array<BenchDatabase | undefined> = options.host ? [undefined] : options.databases;
   for (let run = 1; run <= options.runs; run++) {
     for (const bcryptCost of options.bcryptCosts) {
-      let target: { port: number; host: string; metricsUrl: string; server?: ServerProcess };
-      if (options.host) {
-        if (!options.metricsUrl) throw new Error('--metrics-url is needed with --host for the logins scenario');
-        target = { port: options.port ?? 4400, host: options.host, metricsUrl: options.metricsUrl };
-      } else {
-        const dir = mkdtempSync(join(scratch, 'logins-'));
-        const httpPort = await freePort();
-        const server = await startChatServerProcess(
-          dir,
-          [
-            'host: 127.0.0.1',
-            `database:\n  dataDir: ${join(dir, 'data')}`,
-            'limits:\n  exemptLoopback: true',
-            `http:\n  port: ${httpPort}`,
-            `bcryptCost: ${bcryptCost}`,
-            'logLevel: info',
-          ],
-          profiling(options),
-        );
-        target = { port: server.port, host: '127.0.0.1', metricsUrl: `http://127.0.0.1:${httpPort}/metrics`, server };
-      }
-      try {
-        const result = await measureLogins({
-          ...target,
-          bcryptCost,
-          users: options.loginUsers,
-          seconds: options.loginSeconds,
-          parallel: SERVER_PARALLELISM,
-          tag: `r${run}c${bcryptCost}t${Date.now() % 100000}`,
-        });
-        console.error(
-          `  run ${run} logins at cost ${bcryptCost}: ${result.users} users, ${result.usersPerSecond}/s (bcrypt alone ${result.bcryptAlonePerSecond}/s), ratio ${result.ratio}, event-loop lag p99 ${result.eventLoopLagMs.p99} ms`,
-        );
-        results.push(result);
-      } finally {
-        await target.server?.stop();
+      for (const database of databases) {
+        let target: { port: number; host: string; metricsUrl: string; server?: ServerProcess };
+        if (options.host) {
+          if (!options.metricsUrl) throw new Error('--metrics-url is needed with --host for the logins scenario');
+          target = { port: options.port ?? 4400, host: options.host, metricsUrl: options.metricsUrl };
+        } else {
+          const dir = mkdtempSync(join(scratch, 'logins-'));
+          const httpPort = await freePort();
+          const server = await startBenchServer(
+            database ?? 'embedded',
+            dir,
+            [
+              'host: 127.0.0.1',
+              'limits:\n  exemptLoopback: true',
+              `http:\n  port: ${httpPort}`,
+              `bcryptCost: ${bcryptCost}`,
+              'logLevel: info',
+            ],
+            profiling(options),
+          );
+          target = { port: server.port, host: '127.0.0.1', metricsUrl: `http://127.0.0.1:${httpPort}/metrics`, server };
+        }
+        try {
+          const result = await measureLogins({
+            ...target,
+            bcryptCost,
+            users: options.loginUsers,
+            seconds: options.loginSeconds,
+            parallel: SERVER_PARALLELISM,
+            tag: `r${run}c${bcryptCost}t${Date.now() % 100000}`,
+          });
+          console.error(
+            `  run ${run} logins${database ? ` ${database}` : ''} at cost ${bcryptCost}: ${result.users} users, ${result.usersPerSecond}/s (bcrypt alone ${result.bcryptAlonePerSecond}/s), ratio ${result.ratio}, event-loop lag p99 ${result.eventLoopLagMs.p99} ms`,
+          );
+          results.push({ ...result, database });
+        } finally {
+          await target.server?.stop();
+        }
       }
     }
   }
   return results;
 }
 
-function summarizeLogins(results: LoginsResult[]) {
+type LoginsRow = LoginsResult & { readonly database?: BenchDatabase };
+
+function summarizeLogins(results: LoginsRow[]) {
   const costs = [...new Set(results.map((result) => result.bcryptCost))];
   return costs.map((bcryptCost) => {
     const runs = results.filter((result) => result.bcryptCost === bcryptCost);
@@ -393,9 +412,9 @@ function summarizeLogins(results: LoginsResult[]) {
   });
 }
 
-function printLogins(summary: ReturnType<typeof summarizeLogins>): void {
+function printLogins(summary: ReturnType<typeof summarizeLogins>, on: string): void {
   console.log(
-    '\nlogins: each user sends REGISTER and LOGIN at once (median of runs; bcrypt alone: one hash and one compare per user)',
+    `\nlogins${on}: each user sends REGISTER and LOGIN at once (median of runs; bcrypt alone: one hash and one compare per user)`,
   );
   const header = ['cost', 'users', 'users/s', 'bcrypt alone/s', 'ratio', 'ratio range', 'lag p99 ms', 'lag max ms'];
   const rows = summary.map((row) => [
@@ -415,6 +434,8 @@ function printLogins(summary: ReturnType<typeof summarizeLogins>): void {
 interface CapacityRow extends CapacityResult {
   readonly target: Target;
   readonly run: number;
+  /** Server rows: the database it ran on. */
+  readonly database?: BenchDatabase;
 }
 
 /** Idle connections on the chat server, then on the reference, each started afresh for every run. */
@@ -422,19 +443,18 @@ async function capacity(options: Options, scratch: string): Promise<CapacityRow[
   if (options.host) throw new Error('the capacity scenario measures the memory of a server it starts itself: leave out --host');
   const rows: CapacityRow[] = [];
   for (let run = 1; run <= options.runs; run++) {
-    for (const target of ['server', 'reference'] as const) {
+    const setups: Setup[] = [
+      ...options.databases.map((database) => ({ target: 'server' as const, database })),
+      { target: 'reference' },
+    ];
+    for (const { target, database } of setups) {
       const dir = mkdtempSync(join(scratch, 'capacity-'));
       const server =
         target === 'server'
-          ? await startChatServerProcess(
+          ? await startBenchServer(
+              database ?? 'embedded',
               dir,
-              [
-                'host: 127.0.0.1',
-                `database:\n  dataDir: ${join(dir, 'data')}`,
-                'limits:\n  exemptLoopback: true',
-                'bcryptCost: 4',
-                'logLevel: info',
-              ],
+              ['host: 127.0.0.1', 'limits:\n  exemptLoopback: true', 'bcryptCost: 4', 'logLevel: info'],
               [...GC_ON_SIGUSR2, ...profiling(options)],
             )
           : await startReferenceProcess('127.0.0.1', ['--expose-gc']);
@@ -448,9 +468,9 @@ async function capacity(options: Options, scratch: string): Promise<CapacityRow[
           whenLoaded: options.profile && target === 'server' ? () => heapSnapshot(server) : undefined,
         });
         console.error(
-          `  run ${run} capacity ${target}: ${result.connections} connections, ${result.errors} errors, ${result.bytesPerConnection} bytes each`,
+          `  run ${run} capacity ${[target, database].filter(Boolean).join(' ')}: ${result.connections} connections, ${result.errors} errors, ${result.bytesPerConnection} bytes each`,
         );
-        rows.push({ ...result, target, run });
+        rows.push({ ...result, target, run, database });
       } finally {
         await server.stop();
       }
@@ -489,8 +509,8 @@ function summarizeCapacity(rows: CapacityRow[]) {
   return { server, reference, ratio: Math.round((server.bytesPerConnection / reference.bytesPerConnection) * 100) / 100 };
 }
 
-function printCapacity(summary: ReturnType<typeof summarizeCapacity>): void {
-  console.log('\ncapacity (median of runs)');
+function printCapacity(summary: ReturnType<typeof summarizeCapacity>, on: string): void {
+  console.log(`\ncapacity${on} (median of runs)`);
   for (const target of ['server', 'reference'] as const) {
     const cell = summary[target];
     console.log(
@@ -611,16 +631,26 @@ function printReferenceWrites(summary: ReferenceWritesSummary[]): void {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
+  const startsServers =
+    !options.host && options.scenarios.some((name) => ['fanout', 'logins', 'capacity', 'startup'].includes(name));
+  if (startsServers && options.databases.includes('postgres')) await checkPostgres(adminUrl());
+  const onDatabase = (database: BenchDatabase) => (options.databases.length > 1 ? `, ${database} database` : '');
+  const perDatabase = <T>(summary: (database: BenchDatabase) => T): Partial<Record<BenchDatabase, T>> =>
+    Object.fromEntries(options.databases.map((database) => [database, summary(database)]));
+  const floor: { -readonly [K in keyof FloorInputs]: FloorInputs[K] } = {};
   const scratch = mkdtempSync(join(tmpdir(), 'chat-bench-'));
   try {
     const report: Record<string, unknown> = {};
     const charted: { fanout?: FanoutSummary[]; federation?: FanoutSummary[] } = {};
     if (options.scenarios.includes('fanout')) {
       const rows = await fanout(options, scratch, false);
-      const summary = summarize(rows);
-      printFanout('fan-out', summary);
-      report.fanout = { summary, runs: rows };
-      charted.fanout = summary;
+      const summaries = perDatabase((database) =>
+        summarize(rows.filter((row) => row.target === 'reference' || row.database === database || options.host)),
+      );
+      for (const database of options.databases) printFanout(`fan-out${onDatabase(database)}`, summaries[database] ?? []);
+      report.fanout = { summary: summaries, runs: rows };
+      charted.fanout = summaries.embedded ?? summaries[options.databases[0]];
+      floor.fanout = summaries;
     }
     if (options.scenarios.includes('federation')) {
       const rows = await fanout(options, scratch, true);
@@ -636,15 +666,43 @@ async function main(): Promise<void> {
     }
     if (options.scenarios.includes('logins')) {
       const results = await logins(options, scratch);
-      const summary = summarizeLogins(results);
-      printLogins(summary);
-      report.logins = { summary, runs: results };
+      if (options.host) {
+        const summary = summarizeLogins(results);
+        printLogins(summary, ` on ${options.host}`);
+        report.logins = { summary, runs: results };
+      } else {
+        const summaries = perDatabase((database) => summarizeLogins(results.filter((row) => row.database === database)));
+        for (const database of options.databases) printLogins(summaries[database] ?? [], onDatabase(database));
+        report.logins = { summary: summaries, runs: results };
+        floor.logins = summaries;
+      }
     }
     if (options.scenarios.includes('capacity')) {
       const results = await capacity(options, scratch);
-      const summary = summarizeCapacity(results);
-      printCapacity(summary);
-      report.capacity = { summary, runs: results };
+      const summaries = perDatabase((database) =>
+        summarizeCapacity(results.filter((row) => row.target === 'reference' || row.database === database)),
+      );
+      for (const database of options.databases) {
+        const summary = summaries[database];
+        if (summary) printCapacity(summary, onDatabase(database));
+      }
+      report.capacity = { summary: summaries, runs: results };
+      floor.capacity = summaries;
+    }
+    if (options.scenarios.includes('startup')) {
+      if (options.host) throw new Error('the startup scenario starts its own servers: leave out --host');
+      const runs = await startup(
+        {
+          runs: options.runs,
+          adminUrl: options.databases.includes('postgres') ? adminUrl() : undefined,
+          nodeOptions: profiling(options),
+        },
+        scratch,
+      );
+      const summary = summarizeStartup(runs);
+      printStartup(summary);
+      report.startup = { summary, runs };
+      floor.startup = summary;
     }
     if (options.scenarios.includes('reference')) {
       const rows = await referenceWrites(options);
@@ -681,6 +739,11 @@ async function main(): Promise<void> {
         runs: result.rows,
         setupRuns: result.setupCosts,
       };
+    }
+    const table = floorTable(floor, options.databases);
+    if (table.length > 0) {
+      printFloorTable(table, options.databases);
+      report.floor = table;
     }
     mkdirSync(join(__dirname, '..', 'reports'), { recursive: true });
     const machine = {

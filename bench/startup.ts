@@ -67,7 +67,7 @@ async function measure(
     const listening = performance.now();
     const client = await BenchClient.connect('first', server.port);
     try {
-      await client.exchange([`REGISTER first${run} pw`], [`RESULT REGISTER first${run} 1`]);
+      await client.exchange([`REGISTER first${STARTUP_CASES.indexOf(startupCase)}r${run} pw`], ['RESULT REGISTER 1']);
       const firstReply = performance.now();
       await settle(1000);
       return {
@@ -119,4 +119,58 @@ export async function startup(options: StartupOptions, scratch: string): Promise
     await admin?.end();
   }
   return results;
+}
+
+export interface StartupSummary {
+  readonly case: StartupCase;
+  readonly runs: number;
+  /** Medians across the runs, and the range of listeningMs. */
+  readonly listeningMs: number;
+  readonly listeningRangeMs: readonly [number, number];
+  readonly firstReplyMs: number;
+  readonly rssMb: number;
+  readonly parts: Readonly<Record<string, number>>;
+}
+
+function middle(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+export function summarizeStartup(runs: readonly StartupRun[]): StartupSummary[] {
+  return STARTUP_CASES.flatMap((startupCase) => {
+    const of = runs.filter((run) => run.case === startupCase);
+    if (of.length === 0) return [];
+    const listening = of.map((run) => run.listeningMs);
+    const partNames = [...new Set(of.flatMap((run) => Object.keys(run.parts)))];
+    const parts = Object.fromEntries(
+      partNames.map((name) => [name, middle(of.map((run) => run.parts[name]).filter((value) => value !== undefined))]),
+    );
+    return [
+      {
+        case: startupCase,
+        runs: of.length,
+        listeningMs: middle(listening),
+        listeningRangeMs: [Math.min(...listening), Math.max(...listening)] as const,
+        firstReplyMs: middle(of.map((run) => run.firstReplyMs)),
+        rssMb: middle(of.map((run) => run.rssMb)),
+        parts,
+      },
+    ];
+  });
+}
+
+export function printStartup(summary: readonly StartupSummary[]): void {
+  console.log(
+    '\nstart-up: launch to listening (median, range), first reply after it, RSS a second later, and the parts the server names',
+  );
+  for (const row of summary) {
+    const parts = Object.entries(row.parts)
+      .map(([name, ms]) => `${name} ${ms}`)
+      .join(', ');
+    console.log(
+      `  ${row.case.padEnd(30)} ${String(row.listeningMs).padStart(5)} ms (${row.listeningRangeMs[0]}–${row.listeningRangeMs[1]})` +
+        `  first reply ${row.firstReplyMs} ms  RSS ${row.rssMb} MB  [${parts}]`,
+    );
+  }
 }
