@@ -40,6 +40,22 @@ async function answer(database: PGlite, request: Request): Promise<QueryResult |
   }
 }
 
+/**
+ * Statements run once before the database is reported open. PostgreSQL's WebAssembly is compiled
+ * a function at a time, the first time each runs: these run the paths a server's start and first
+ * commands need (catalog views, joins, an insert with a unique index and ON CONFLICT) here, while
+ * the main thread is still loading modules, instead of on the first commands. Nothing they do stays.
+ */
+const WARM_UP = [
+  `SELECT * FROM "information_schema"."tables" WHERE "table_schema" = 'public' AND "table_name" = 'migrations'`,
+  `SELECT c.relname, n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname LIKE 'pg%' ORDER BY 1 LIMIT 5`,
+  `BEGIN;
+   CREATE TEMPORARY TABLE warm_up (id serial PRIMARY KEY, name text UNIQUE NOT NULL, at timestamptz DEFAULT now());
+   INSERT INTO warm_up (name) VALUES ('a') ON CONFLICT (name) DO NOTHING RETURNING id;
+   SELECT w.id, w.name FROM warm_up w LEFT JOIN warm_up v ON v.id = w.id WHERE w.name = 'a';
+   ROLLBACK`,
+];
+
 async function serve(): Promise<void> {
   const started = performance.now();
   let database: PGlite;
@@ -51,6 +67,7 @@ async function serve(): Promise<void> {
       moveIntoPlace(options.build.building, options.folder);
     }
     database = await PGlite.create(options.folder, { startParams: [...PGlite.defaultStartParams, ...options.startParams] });
+    for (const statement of WARM_UP) await database.exec(statement);
   } catch (error) {
     send({ kind: 'failed', failure: toFailure(error) });
     return;
