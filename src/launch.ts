@@ -33,6 +33,7 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   // The embedded database starts in its thread while this one loads the server's modules.
   const early = settings.database.url ? undefined : openEarly(settings.database.dataDir);
   try {
+    await early?.begun;
     const loading = performance.now();
     const { startChatServer } = await import('./chat-server');
     startupTimes.record('modules', loading);

@@ -46,15 +46,18 @@ const early = new Map<string, EarlyOpen>();
 /**
  * Starts opening the database in `dataDir` at once, for the server that starts next in this
  * process: the database's thread starts PostgreSQL while the main thread loads the server's
- * modules. The first openEmbeddedDatabase of that folder takes it over; `discard` closes it if
+ * modules. Taking the folder's lock needs this thread's event loop, which loading modules holds:
+ * wait for `begun` (a few milliseconds) before loading them. The first openEmbeddedDatabase of that folder takes it over; `discard` closes it if
  * none did (the start failed before it got there).
  */
-export function openEarly(dataDir: string): { discard(): Promise<void> } {
+export function openEarly(dataDir: string): { readonly begun: Promise<void>; discard(): Promise<void> } {
   const folder = resolve(dataDir);
   const said: string[] = [];
   let tell: Progress = (message) => said.push(message);
-  const opening = open(folder, (message) => tell(message));
-  opening.catch(() => undefined);
+  let markBegun!: () => void;
+  const begun = new Promise<void>((resolve) => (markBegun = resolve));
+  const opening = open(folder, (message) => tell(message), markBegun);
+  opening.then(markBegun, markBegun);
   early.set(folder, {
     opening,
     listen: (progress) => {
@@ -63,6 +66,7 @@ export function openEarly(dataDir: string): { discard(): Promise<void> } {
     },
   });
   return {
+    begun,
     discard: async () => {
       if (early.get(folder)?.opening !== opening) return;
       early.delete(folder);
@@ -98,13 +102,16 @@ const HOW: Readonly<Record<Built, string>> = {
   initdb: 'by initdb (no template)',
 };
 
-async function open(folder: string, progress: Progress): Promise<EmbeddedDatabase> {
+/** `begun` hears when the database's thread has been started: from then on it works without this thread. */
+async function open(folder: string, progress: Progress, begun: () => void = () => undefined): Promise<EmbeddedDatabase> {
   const lock = await lockDataDir(folder);
   try {
     const build = existsSync(join(folder, 'PG_VERSION')) ? undefined : prepare(folder, progress);
     const started = performance.now();
     if (!build) progress(`opening the embedded database in ${folder}`);
-    const thread = await EmbeddedThread.open(folder, build).catch(failed(folder, build ? 'created' : 'opened'));
+    const opening = EmbeddedThread.open(folder, build);
+    begun();
+    const thread = await opening.catch(failed(folder, build ? 'created' : 'opened'));
     rmSync(join(folder, CREATING), { force: true });
     startupTimes.record('database', started);
     const how = thread.built ? `created ${HOW[thread.built]} and ` : '';
