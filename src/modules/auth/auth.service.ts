@@ -17,8 +17,11 @@ import { UserAccounts } from './user-accounts';
 
 @Injectable()
 export class AuthService implements OnModuleInit {
-  /** Compared against when the user does not exist, so both failures take the same time. */
-  private dummyHash = '';
+  /**
+   * Compared against when the user does not exist, so both failures take the same time. Made as
+   * the module starts, without holding up the start: the first LOGIN of an unknown name waits for it.
+   */
+  private dummyHash: Promise<string> = Promise.resolve('');
   /**
    * Failed LOGINs per account and address (`<address> <name>`: an attacker elsewhere cannot lock
    * the owner out) and per address (spraying many accounts); counted across the cluster on an
@@ -56,8 +59,8 @@ export class AuthService implements OnModuleInit {
     this.registrations = counts('registrations');
   }
 
-  async onModuleInit(): Promise<void> {
-    this.dummyHash = await this.hash('not-a-password');
+  onModuleInit(): void {
+    this.dummyHash = this.hash('not-a-password');
   }
 
   /**
@@ -135,7 +138,7 @@ export class AuthService implements OnModuleInit {
     try {
       const stored = isValidUserName(name) ? await this.users.passwordHashOf(name) : undefined;
       // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
-      const matches = await this.bcrypt.run(() => compare(password, stored ?? this.dummyHash), address);
+      const matches = await this.bcrypt.run(async () => compare(password, stored ?? (await this.dummyHash)), address);
       if (stored === undefined || !matches || !isValidPassword(password)) {
         this.loginFailures.credentials++;
         this.failureLog.refuse(
