@@ -38,7 +38,7 @@ describe('AuthService.login', () => {
       passwordHashOf: async (name: string) => (name === 'bob' ? storedHash : undefined),
     } as unknown as UserAccounts;
     auth = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings, null);
-    await auth.onModuleInit();
+    auth.onModuleInit();
   });
 
   beforeEach(() => compareSpy.mockClear());
@@ -68,7 +68,7 @@ describe('AuthService.login', () => {
     const longHash = await hash('p'.repeat(72), 4);
     const users = { passwordHashOf: async () => longHash } as unknown as UserAccounts;
     const service = new AuthService(users, new LocalPresence(), { bcryptCost: 4, limits: DEFAULT_LIMITS } as Settings, null);
-    await service.onModuleInit();
+    service.onModuleInit();
     await expect(service.login(session('c4'), 'long', 'p'.repeat(73))).resolves.toBe(false);
     await expect(service.login(session('c5'), 'long', 'p'.repeat(72))).resolves.toBe(true);
   });
@@ -100,7 +100,7 @@ describe('AuthService.login limits', () => {
 
   test('guesses sent at once cannot pass the per-address limit by being checked together', async () => {
     const auth = service({ loginFailuresPerAddressPerMinute: 3 });
-    await auth.onModuleInit();
+    auth.onModuleInit();
     compareSpy.mockClear();
     const outcomes = await Promise.all(
       Array.from({ length: 8 }, (_, index) => auth.login(session(`s${index}`), `user${index}`, 'guess')),
@@ -112,7 +112,7 @@ describe('AuthService.login limits', () => {
 
   test('guesses at one account sent at once stop at the per-account limit', async () => {
     const auth = service({ loginFailuresPerMinute: 2 });
-    await auth.onModuleInit();
+    auth.onModuleInit();
     compareSpy.mockClear();
     await Promise.all(Array.from({ length: 6 }, (_, index) => auth.login(session(`t${index}`), 'bob', 'guess')));
     expect(compareSpy).toHaveBeenCalledTimes(2);
@@ -131,7 +131,7 @@ describe('AuthService.login limits', () => {
       } as Settings,
       null,
     );
-    await auth.onModuleInit();
+    auth.onModuleInit();
     const outcomes = await Promise.all(
       Array.from({ length: 12 }, (_, index) => auth.login(session(`ok${index}`), `user${index % 6}`, 'right')),
     );
