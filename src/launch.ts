@@ -31,7 +31,8 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     throw error;
   }
   // The embedded database starts in its thread while this one loads the server's modules.
-  const early = settings.database.url ? undefined : openEarly(settings.database.dataDir);
+  const { url, dataDir, templateDir } = settings.database;
+  const early = url ? undefined : openEarly(dataDir, templateDir);
   try {
     await early?.begun;
     const loading = performance.now();

@@ -38,6 +38,7 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
   { variable: 'DATABASE_CONNECT_TIMEOUT_MS', key: 'database.connectTimeoutMs', kind: 'integer' },
   { variable: 'DATABASE_STATEMENT_TIMEOUT_MS', key: 'database.statementTimeoutMs', kind: 'integer' },
   { variable: 'CHAT_DATA_DIR', key: 'database.dataDir', kind: 'string' },
+  { variable: 'CHAT_TEMPLATE_DIR', key: 'database.templateDir', kind: 'string' },
   { variable: 'CHAT_PEERS', key: 'federation.peers', kind: 'list' },
   { variable: 'CHAT_PEERS_FILE', key: 'federation.peersFile', kind: 'string' },
   { variable: 'BCRYPT_COST', key: 'bcryptCost', kind: 'integer' },
@@ -145,6 +146,7 @@ function withDefaults(input: SettingsInput, cliPort: number | undefined): Settin
     database: {
       url: input.database?.url,
       dataDir: input.database?.dataDir ?? './data',
+      templateDir: input.database?.templateDir,
       connectRetries: input.database?.connectRetries ?? DEFAULT_DATABASE_CONNECT.retries,
       connectRetryDelayMs: input.database?.connectRetryDelayMs ?? DEFAULT_DATABASE_CONNECT.retryDelayMs,
       connectTimeoutMs: input.database?.connectTimeoutMs ?? DEFAULT_DATABASE_TIMEOUTS.connectTimeoutMs,

@@ -46,6 +46,8 @@ export interface Settings {
   readonly database: {
     readonly url?: string;
     readonly dataDir: string;
+    /** Where new embedded databases are copied from; unset, the installation's `node_modules/.cache`. */
+    readonly templateDir?: string;
     /** Retries of a failed connection at start, after the first attempt; `DEFAULT_DATABASE_CONNECT` when unset. */
     readonly connectRetries?: number;
     readonly connectRetryDelayMs?: number;
@@ -287,6 +289,7 @@ export const settingsFileSchema = z.strictObject({
     .strictObject({
       url: databaseUrl.optional(),
       dataDir: text.optional(),
+      templateDir: text.optional(),
       connectRetries: integer(0, 100).optional(),
       connectRetryDelayMs: integer(0, 60_000).optional(),
       connectTimeoutMs: integer(100, 600_000).optional(),

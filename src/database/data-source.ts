@@ -14,6 +14,7 @@ export default new MigrationLockingDataSource({
   ...databaseOptions({
     url: process.env.DATABASE_URL || undefined,
     dataDir: process.env.CHAT_DATA_DIR || './data',
+    templateDir: process.env.CHAT_TEMPLATE_DIR || undefined,
     connectTimeoutMs: DEFAULT_DATABASE_TIMEOUTS.connectTimeoutMs,
   }),
   migrationsRun: false,

@@ -10,6 +10,8 @@ export interface DatabaseSettings {
   readonly url?: string;
   /** Where the embedded database keeps its files. */
   readonly dataDir: string;
+  /** Where new embedded databases are copied from; unset, the installation's `node_modules/.cache`. */
+  readonly templateDir?: string;
   /** How long opening a PostgreSQL connection (or waiting for a free one) may take; unset, no bound. */
   readonly connectTimeoutMs?: number;
   /** How long one PostgreSQL statement may run; unset, no bound. */
@@ -55,7 +57,8 @@ export function databaseOptions(database: DatabaseSettings, log?: DatabaseLog): 
       extra: statementBounds(database.statementTimeoutMs),
     };
   }
-  return { ...common, driver: pgliteDriver(database.dataDir, log && ((message) => log.progress(message))) };
+  const progress = log && ((message: string) => log.progress(message));
+  return { ...common, driver: pgliteDriver(database.dataDir, progress, database.templateDir) };
 }
 
 /** The pool's `extra` options: each statement bounded on the server and, a little later, on the client. */

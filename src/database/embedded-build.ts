@@ -1,6 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * How a new embedded database is made: by copying a template, a database fresh from initdb kept
@@ -25,15 +25,36 @@ async function initdb(PGlite: PGliteClass, folder: string): Promise<void> {
   await database.close();
 }
 
+/** Whether process `pid` is alive (on this machine: the template's folder is not shared). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes templates half-made by processes that are gone (a start stopped during initdb). */
+function clearAbandoned(template: string): void {
+  const name = basename(template);
+  for (const entry of readdirSync(dirname(template))) {
+    const maker = /^\.(\d+)\.\d+$/.exec(entry.slice(name.length));
+    if (!entry.startsWith(name) || !maker || alive(Number(maker[1]))) continue;
+    rmSync(join(dirname(template), entry), { recursive: true, force: true });
+  }
+}
+
 /**
- * Makes the template if there is none: built aside and renamed into place, so a template that
- * exists is whole, and two first starts at once both end with one. Its folder may not be
- * writable (a read-only installation): then there is no template, and false.
+ * Makes the template if there is none: built aside (`<template>.<pid>.<time>`) and renamed into
+ * place, so a template that exists is whole, and two first starts at once both end with one.
+ * Its folder may not be writable (a read-only installation): then there is no template, and false.
  */
 async function makeTemplate(PGlite: PGliteClass, template: string): Promise<boolean> {
   const aside = `${template}.${process.pid}.${Date.now()}`;
   try {
     mkdirSync(dirname(template), { recursive: true });
+    clearAbandoned(template);
     await initdb(PGlite, aside);
     renameSync(aside, template);
   } catch {

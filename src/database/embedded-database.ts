@@ -50,13 +50,13 @@ const early = new Map<string, EarlyOpen>();
  * wait for `begun` (a few milliseconds) before loading them. The first openEmbeddedDatabase of that folder takes it over; `discard` closes it if
  * none did (the start failed before it got there).
  */
-export function openEarly(dataDir: string): { readonly begun: Promise<void>; discard(): Promise<void> } {
+export function openEarly(dataDir: string, template?: string): { readonly begun: Promise<void>; discard(): Promise<void> } {
   const folder = resolve(dataDir);
   const said: string[] = [];
   let tell: Progress = (message) => said.push(message);
   let markBegun!: () => void;
   const begun = new Promise<void>((resolve) => (markBegun = resolve));
-  const opening = open(folder, (message) => tell(message), markBegun);
+  const opening = open(folder, (message) => tell(message), template, markBegun);
   opening.then(markBegun, markBegun);
   early.set(folder, {
     opening,
@@ -86,11 +86,16 @@ export function openEarly(dataDir: string): { readonly begun: Promise<void>; dis
  * A new database is assembled in a folder inside `dataDir` (so it works on a mounted volume too)
  * and moved into place with PG_VERSION last, under a marker file: a start interrupted half-way
  * (Ctrl-C, a crash) leaves the marker, and the next start clears the folder and builds again.
+ * `template` is where new databases are copied from (`templateLocation.folder` when unset).
  */
-export function openEmbeddedDatabase(dataDir: string, progress: Progress = () => undefined): Promise<EmbeddedDatabase> {
+export function openEmbeddedDatabase(
+  dataDir: string,
+  progress: Progress = () => undefined,
+  template?: string,
+): Promise<EmbeddedDatabase> {
   const folder = resolve(dataDir);
   const opened = early.get(folder);
-  if (!opened) return open(folder, progress);
+  if (!opened) return open(folder, progress, template);
   early.delete(folder);
   opened.listen(progress);
   return opened.opening;
@@ -103,10 +108,15 @@ const HOW: Readonly<Record<Built, string>> = {
 };
 
 /** `begun` hears when the database's thread has been started: from then on it works without this thread. */
-async function open(folder: string, progress: Progress, begun: () => void = () => undefined): Promise<EmbeddedDatabase> {
+async function open(
+  folder: string,
+  progress: Progress,
+  template = templateLocation.folder,
+  begun: () => void = () => undefined,
+): Promise<EmbeddedDatabase> {
   const lock = await lockDataDir(folder);
   try {
-    const build = existsSync(join(folder, 'PG_VERSION')) ? undefined : prepare(folder, progress);
+    const build = existsSync(join(folder, 'PG_VERSION')) ? undefined : prepare(folder, progress, template && resolve(template));
     const started = performance.now();
     if (!build) progress(`opening the embedded database in ${folder}`);
     const opening = EmbeddedThread.open(folder, build);
@@ -140,7 +150,7 @@ const CREATING = '.chat-server-creating';
 const BUILDING = '.chat-server-building';
 
 /** Readies an empty folder for a new database (clearing an interrupted creation) and says how it will be made. */
-function prepare(folder: string, progress: Progress): BuildPlan {
+function prepare(folder: string, progress: Progress, template: string | undefined): BuildPlan {
   mkdirSync(folder, { recursive: true });
   const entries = readdirSync(folder);
   if (entries.includes(CREATING)) {
@@ -150,7 +160,6 @@ function prepare(folder: string, progress: Progress): BuildPlan {
     throw new Error(`${folder} is not empty and holds no embedded database (no PG_VERSION): give an empty or new folder`);
   }
   writeFileSync(join(folder, CREATING), `${process.pid}\n`);
-  const template = templateLocation.folder;
   const ready = template !== undefined && existsSync(join(template, 'PG_VERSION'));
   progress(
     ready

@@ -65,9 +65,9 @@ class PGlitePool extends EventEmitter {
   private readonly client: PGliteClient;
   private ended = false;
 
-  constructor(dataDir: string, progress?: Progress) {
+  constructor(dataDir: string, progress?: Progress, template?: string) {
     super();
-    this.opened = openEmbeddedDatabase(dataDir, progress);
+    this.opened = openEmbeddedDatabase(dataDir, progress, template);
     this.thread = this.opened.then(({ thread }) => {
       // A database that stops by itself (PostgreSQL aborted) fails every statement from then on.
       thread.onStop((reason) => {
@@ -116,13 +116,14 @@ class PGlitePool extends EventEmitter {
 
 /**
  * A driver module for TypeORM's postgres driver (`driver` option) backed by PGlite in `dataDir`,
- * telling `progress` what it does at start.
+ * telling `progress` what it does at start; a new database is copied from `template` (the
+ * installation's when unset).
  */
-export function pgliteDriver(dataDir: string, progress?: Progress): { Pool: new () => PGlitePool } {
+export function pgliteDriver(dataDir: string, progress?: Progress, template?: string): { Pool: new () => PGlitePool } {
   return {
     Pool: class extends PGlitePool {
       constructor() {
-        super(dataDir, progress);
+        super(dataDir, progress, template);
       }
     },
   };

@@ -29,9 +29,11 @@ function migratedFolder(): string {
   return folder;
 }
 
-function start(dataDir: string): Launched {
+/** Starts a server on `dataDir`; with `templateDir`, new databases are copied from a template there. */
+function start(dataDir: string, templateDir?: string): Launched {
+  const env = { PATH: process.env.PATH, HOST: '127.0.0.1', BCRYPT_COST: '4', CHAT_DATA_DIR: dataDir, LOG_FORMAT: 'json' };
   const child = spawn(process.execPath, [MAIN, '0'], {
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', BCRYPT_COST: '4', CHAT_DATA_DIR: dataDir, LOG_FORMAT: 'json' },
+    env: templateDir ? { ...env, CHAT_TEMPLATE_DIR: templateDir } : env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -130,26 +132,51 @@ describe('one embedded database folder, one server', () => {
 });
 
 describe('start-up', () => {
-  test('says what the embedded database is doing while it is created, then opened', async () => {
-    const folder = join(mkdtempSync(join(scratch, 'new-')), 'data');
-    const server = start(folder);
+  /** The messages a server logged before it listened. */
+  async function untilListening(server: Launched): Promise<string[]> {
     await port(server);
     const messages = server
       .stdout()
       .trim()
       .split('\n')
       .map((line) => (JSON.parse(line) as { msg: string }).msg);
-    const listening = messages.findIndex((message) => message.startsWith('listening on '));
-    expect(messages.slice(0, listening)).toEqual(
+    return messages.slice(
+      0,
+      messages.findIndex((message) => message.startsWith('listening on ')),
+    );
+  }
+
+  test('says what the embedded database is doing while it is created from a template, then opened', async () => {
+    const template = join(mkdtempSync(join(scratch, 'cache-')), 'template');
+    const first = join(mkdtempSync(join(scratch, 'new-')), 'data');
+    const server = start(first, template);
+    expect(await untilListening(server)).toEqual(
       expect.arrayContaining([
-        `using the embedded database in ${folder}`,
-        `creating a new embedded database in ${folder} (first start; this takes a few seconds)`,
-        expect.stringMatching(/^embedded database created \(\d+\.\d s\)$/),
-        `opening the embedded database in ${folder}`,
-        expect.stringMatching(/^embedded database open \(\d+\.\d s\)$/),
+        `using the embedded database in ${first}`,
+        `creating a new embedded database in ${first} (the first on this installation; this takes a few seconds)`,
+        expect.stringMatching(/^embedded database created with a new template \(once per installation\) and open \(\d+\.\d s\)$/),
       ]),
     );
     await stop(server);
+
+    const second = join(mkdtempSync(join(scratch, 'new-')), 'data');
+    const next = start(second, template);
+    expect(await untilListening(next)).toEqual(
+      expect.arrayContaining([
+        `creating a new embedded database in ${second} from the template in ${template}`,
+        expect.stringMatching(/^embedded database created from the template and open \(\d+\.\d s\)$/),
+      ]),
+    );
+    await stop(next);
+
+    const again = start(second, template);
+    expect(await untilListening(again)).toEqual(
+      expect.arrayContaining([
+        `opening the embedded database in ${second}`,
+        expect.stringMatching(/^embedded database open \(\d+\.\d s\)$/),
+      ]),
+    );
+    await stop(again);
   });
 
   test.each([
@@ -158,9 +185,12 @@ describe('start-up', () => {
   ] as const)(
     '%s while the database is being created stops at once with a line, and the next start works',
     async (signal, code) => {
+      // A template not made yet: this creation runs initdb, which takes seconds.
+      const cache = mkdtempSync(join(scratch, 'cache-'));
+      const template = join(cache, 'template');
       const folder = join(mkdtempSync(join(scratch, 'interrupted-')), 'data');
-      const server = start(folder);
-      await logged(server, /^creating a new embedded database/);
+      const server = start(folder, template);
+      await logged(server, /^creating a new embedded database .* \(the first on this installation/);
       // Into initdb, which holds its thread for seconds at a time.
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const sent = Date.now();
@@ -170,13 +200,16 @@ describe('start-up', () => {
       expect(Date.now() - sent).toBeLessThan(5000);
       expect(server.stderr()).toBe(`chat-server: ${signal} received during start-up: stopped before serving\n`);
       expect(readdirSync(folder)).toContain('.chat-server-creating');
+      expect(readdirSync(cache)).not.toContain('template');
 
-      const next = start(folder);
+      const next = start(folder, template);
       await logged(next, /^removing the embedded database whose creation was interrupted in /);
       await session(next, ['REGISTER carol pw', 'RESULT REGISTER 1']);
       await stop(next);
       expect(readdirSync(folder).filter((entry) => entry.startsWith('.'))).toEqual([]);
       expect(readdirSync(folder)).toContain('PG_VERSION');
+      // The half-made template of the stopped start is gone; the whole one is in its place.
+      expect(readdirSync(cache)).toEqual(['template']);
     },
     // Two creations of a database, one cut short: half a minute on a machine busy with other suites.
     120_000,

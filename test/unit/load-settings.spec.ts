@@ -257,6 +257,12 @@ describe('loadSettings', () => {
       expect(settings.database).toMatchObject({ url: 'postgres://file/db', dataDir: '/b' });
     });
 
+    it('reads the template folder from the file, CHAT_TEMPLATE_DIR overriding it; unset by default', () => {
+      expect(loadSettings({}, {}).database.templateDir).toBeUndefined();
+      expect(fromFile('database:\n  templateDir: /t\n', {}).database.templateDir).toBe('/t');
+      expect(fromFile('database:\n  templateDir: /t\n', { CHAT_TEMPLATE_DIR: '/u' }).database.templateDir).toBe('/u');
+    });
+
     it('sets a nested key from the environment when the file section is empty', () => {
       expect(fromFile('database:\n', { CHAT_DATA_DIR: '/b' }).database.dataDir).toBe('/b');
     });
