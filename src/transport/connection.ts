@@ -64,7 +64,6 @@ function joined(lines: ReadonlyArray<string | Uint8Array>, bytes: number): strin
 export class Connection implements Session {
   role: SessionRole = 'client';
   peer?: string;
-  user?: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly openedAt = Date.now();
@@ -83,12 +82,17 @@ export class Connection implements Session {
   /** Answers still owed after their commands were handled; see `awaitSettled`. */
   private holds = 0;
   private readonly releaseWaiters: Array<() => void> = [];
-  private readonly finished: Promise<void>;
-  private markFinished!: () => void;
+  /** True once the connection's end has been handled; `shutdown` waits for it. */
+  private finished = false;
+  private finishWaiters?: Array<() => void>;
+  private loggedInAs?: string;
 
   private readonly bucket?: TokenBucket;
-  /** Runs `unauthenticatedIdleMs` after the connection opened, whatever it sent: a client must have logged in by then. */
-  private readonly idleLimit: NodeJS.Timeout;
+  /**
+   * Runs `unauthenticatedIdleMs` after the connection opened, whatever it sent: a client must have
+   * logged in by then. Cleared at login, so an idle logged-in connection holds no timer.
+   */
+  private idleLimit?: NodeJS.Timeout;
   /** This turn's lines, written together when the turn ends. */
   private turnLines: Array<string | Uint8Array> = [];
   /** Output still waiting for the reader when this turn's first line was queued. */
@@ -114,7 +118,6 @@ export class Connection implements Session {
     this.remoteAddress = remote?.address ?? socket.remoteAddress ?? 'unknown';
     this.remotePort = remote?.port ?? socket.remotePort ?? 0;
     this.framer = new LineFramer(options.maxLineBytes);
-    this.finished = new Promise((resolve) => (this.markFinished = resolve));
     if (limited) this.bucket = new TokenBucket(options.commandsPerSecond, options.commandBurst);
     this.idleLimit = setTimeout(() => this.onIdle(), options.unauthenticatedIdleMs);
     this.idleLimit.unref();
@@ -124,6 +127,19 @@ export class Connection implements Session {
     socket.on('close', () => this.guard('socket', () => this.onClose()));
     // Reset or write errors: 'close' follows and does the cleanup.
     socket.on('error', (error: NodeJS.ErrnoException) => (this.closeReason ??= error.code ?? error.message));
+  }
+
+  /** The logged-in user, set by presence on LOGIN; from then on the login deadline no longer applies. */
+  get user(): string | undefined {
+    return this.loggedInAs;
+  }
+
+  set user(name: string | undefined) {
+    this.loggedInAs = name;
+    if (name !== undefined && this.idleLimit) {
+      clearTimeout(this.idleLimit);
+      this.idleLimit = undefined;
+    }
   }
 
   get secure(): boolean {
@@ -290,7 +306,7 @@ export class Connection implements Session {
     const timer = setTimeout(() => this.socket.destroy(), graceMs);
     await this.released();
     this.endSocket();
-    await this.finished;
+    if (!this.finished) await new Promise<void>((resolve) => (this.finishWaiters ??= []).push(resolve));
     clearTimeout(timer);
   }
 
@@ -313,6 +329,7 @@ export class Connection implements Session {
     this.socketClosed = true;
     try {
       clearTimeout(this.idleLimit);
+      this.idleLimit = undefined;
       this.stopReading();
       for (const waiter of this.releaseWaiters.splice(0)) waiter();
     } finally {
@@ -375,6 +392,8 @@ export class Connection implements Session {
       }
     } finally {
       this.draining = false;
+      // An emptied array keeps the storage it grew to; an idle connection need not.
+      if (this.queue.length === 0) this.queue.length = 0;
       this.guard('socket', () => this.endAfterHalfClose());
       for (const waiter of this.idleWaiters.splice(0)) waiter();
     }
@@ -399,7 +418,8 @@ export class Connection implements Session {
     } catch (error) {
       this.report('closed', error);
     } finally {
-      this.markFinished();
+      this.finished = true;
+      for (const waiter of this.finishWaiters?.splice(0) ?? []) waiter();
     }
   }
 

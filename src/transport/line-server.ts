@@ -279,7 +279,8 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       return false;
     }
     this.inbound++;
-    socket.once('close', () => this.inbound--);
+    // 'close' comes once; `on` spares the wrapper `once` would keep for every open connection.
+    socket.on('close', () => this.inbound--);
     return true;
   }
 
@@ -332,7 +333,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       return;
     }
     this.perAddress.set(address, count + 1);
-    socket.once('close', () => {
+    socket.on('close', () => {
       const left = (this.perAddress.get(address) ?? 1) - 1;
       if (left > 0) this.perAddress.set(address, left);
       else this.perAddress.delete(address);

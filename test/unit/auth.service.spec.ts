@@ -176,4 +176,30 @@ describe('AuthService.register', () => {
     const auth = service({ exists: async () => false, create: async () => false });
     await expect(auth.register(session('r3'), 'carol', 'secret')).resolves.toBe(false);
   });
+
+  // A REGISTER cut in two is completed by the very next line; after a LOGIN there is nothing
+  // left to complete, and the connection no longer holds the account's hash.
+  test("a LOGIN ends the chance to complete the connection's REGISTER", async () => {
+    const replaced: string[] = [];
+    const users = {
+      exists: async () => false,
+      create: async () => true,
+      passwordHashOf: async () => undefined,
+      replacePasswordHash: async (name: string) => replaced.push(name) > 0,
+    };
+    const auth = service(users);
+    auth.onModuleInit();
+    const registering = session('r4');
+    await expect(auth.register(registering, 'dave', 'sec')).resolves.toBe(true);
+    await auth.login(registering, 'dave', 'sec');
+    hashSpy.mockClear();
+    await auth.completeRegistration(registering, 'dave', 'secret');
+    expect(replaced).toEqual([]);
+    expect(hashSpy).not.toHaveBeenCalled();
+
+    const other = session('r5');
+    await expect(auth.register(other, 'erin', 'sec')).resolves.toBe(true);
+    await auth.completeRegistration(other, 'erin', 'secret');
+    expect(replaced).toEqual(['erin']);
+  });
 });

@@ -113,6 +113,8 @@ export class AuthService implements OnModuleInit {
    * minute (then without spending bcrypt time on the guess).
    */
   async login(session: Session, name: string, password: string): Promise<boolean> {
+    // A LOGIN is a command of its own: the REGISTER before it can no longer be completed.
+    this.registeredBy.delete(session);
     if (session.user !== undefined) return false;
     const address = session.remoteAddress;
     const account = `${address} ${name}`;

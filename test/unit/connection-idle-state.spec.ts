@@ -1,0 +1,73 @@
+import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
+import { Connection } from '../../src/transport/connection';
+import { Frame } from '../../src/transport/line-framer';
+import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
+
+/** What an idle logged-in connection keeps: no login deadline, no storage left over from its commands. */
+describe('Connection at rest', () => {
+  let server: Server;
+  let client: Socket;
+  let serverSide: Socket;
+  const handled: string[] = [];
+
+  beforeEach(async () => {
+    handled.length = 0;
+    const accepted = new Promise<Socket>((resolve) => {
+      server = createServer({ noDelay: true }, resolve);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
+    serverSide = await accepted;
+  });
+
+  afterEach(async () => {
+    jest.useRealTimers();
+    client.destroy();
+    serverSide.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  function open(unauthenticatedIdleMs: number): Connection {
+    return new Connection(
+      'c1',
+      serverSide,
+      { ...TEST_CONNECTION_OPTIONS, unauthenticatedIdleMs },
+      {
+        dispatch: async (_connection, frame: Frame) => {
+          if (frame.kind === 'line') handled.push(frame.bytes.toString());
+        },
+        closed: async () => undefined,
+      },
+    );
+  }
+
+  it('drops its login deadline once a user logs in', () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    const connection = open(1000);
+    expect(jest.getTimerCount()).toBe(1);
+    connection.user = 'alice';
+    expect(jest.getTimerCount()).toBe(0);
+    jest.advanceTimersByTime(2000);
+    expect(serverSide.destroyed).toBe(false);
+    expect(connection.user).toBe('alice');
+  });
+
+  it('is still dropped at the deadline when nobody logs in', () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    const connection = open(1000);
+    jest.advanceTimersByTime(1000);
+    expect(serverSide.destroyed).toBe(true);
+    expect(connection.closeReason).toBe('not logged in within the time allowed');
+  });
+
+  it('handles every line it was sent and then shuts down cleanly', async () => {
+    const connection = open(60_000);
+    client.write('ONE\nTWO\nTHREE\n');
+    const deadline = Date.now() + 5000;
+    while (handled.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(handled).toEqual(['ONE', 'TWO', 'THREE']);
+    client.on('end', () => client.end());
+    await connection.shutdown(1000);
+    expect(serverSide.destroyed).toBe(true);
+  });
+});
