@@ -1,30 +1,25 @@
-import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { Connection } from '../../src/transport/connection';
 import { Frame } from '../../src/transport/line-framer';
 import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
+import { openSocketPair, SocketPair } from './support/socket-pair';
 
 /** What an idle logged-in connection keeps: no login deadline, no storage left over from its commands. */
 describe('Connection at rest', () => {
-  let server: Server;
+  let pair: SocketPair;
   let client: Socket;
   let serverSide: Socket;
   const handled: string[] = [];
 
   beforeEach(async () => {
     handled.length = 0;
-    const accepted = new Promise<Socket>((resolve) => {
-      server = createServer({ noDelay: true }, resolve);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
-    serverSide = await accepted;
+    pair = await openSocketPair();
+    ({ client, serverSide } = pair);
   });
 
   afterEach(async () => {
     jest.useRealTimers();
-    client.destroy();
-    serverSide.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await pair.close();
   });
 
   function open(unauthenticatedIdleMs: number): Connection {

@@ -1,11 +1,12 @@
-import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { Connection } from '../../src/transport/connection';
 import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
+import { openSocketPair, SocketPair } from './support/socket-pair';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('Connection writes', () => {
-  let server: Server;
+  let pair: SocketPair;
   let client: Socket;
   let connection: Connection;
   let serverSide: Socket;
@@ -13,25 +14,17 @@ describe('Connection writes', () => {
 
   beforeEach(async () => {
     chunks.length = 0;
-    const accepted = new Promise<Socket>((resolve) => {
-      server = createServer({ noDelay: true }, resolve);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
+    pair = await openSocketPair();
+    ({ client, serverSide } = pair);
     client.setEncoding('utf8');
     client.on('data', (chunk: string) => chunks.push(chunk));
-    serverSide = await accepted;
     connection = new Connection('c1', serverSide, TEST_CONNECTION_OPTIONS, {
       dispatch: async () => undefined,
       closed: async () => undefined,
     });
   });
 
-  afterEach(async () => {
-    client.destroy();
-    serverSide.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterEach(() => pair.close());
 
   async function received(bytes: number): Promise<string> {
     const deadline = Date.now() + 5000;
