@@ -1,3 +1,4 @@
+import { MemberSet } from '../../src/domain/member-set';
 import { LocalPresence } from '../../src/modules/presence/presence';
 import { Reply } from '../../src/transport/replies';
 import { Session } from '../../src/transport/session';
@@ -74,5 +75,71 @@ describe('LocalPresence', () => {
     expect(bobGot).toEqual([reply]);
     expect(annGot[0]).toBe(reply);
     expect(presence.delivered).toBe(2);
+  });
+
+  describe("a channel's members (a MemberSet), whose sessions are kept between messages", () => {
+    let channel: MemberSet;
+    const got = new Map<string, Reply[]>();
+    const attach = (id: string, user: string) => {
+      const received: Reply[] = [];
+      got.set(id, received);
+      return presence.attach(session(id, received), user);
+    };
+    const say = (text: string) => presence.deliver(channel, Reply.recv('bob', 'alpha', text));
+    const texts = (id: string) => (got.get(id) ?? []).map((reply) => (reply.kind === 'recv' ? reply.message : reply.kind));
+
+    beforeEach(async () => {
+      got.clear();
+      channel = new MemberSet();
+      channel.add('bob');
+      channel.add('ann');
+      channel.add('dan@server2.com');
+      await attach('c1', 'bob');
+    });
+
+    it('reaches a member who comes online after a first message', async () => {
+      say('one');
+      await attach('c2', 'ann');
+      say('two');
+      expect(texts('c1')).toEqual(['one', 'two']);
+      expect(texts('c2')).toEqual(['two']);
+      expect(presence.delivered).toBe(3);
+    });
+
+    it('no longer reaches a member who went offline, and reaches the new session of one who came back', async () => {
+      await attach('c2', 'ann');
+      say('one');
+      const annFirst = presence.sessionOf('ann');
+      await presence.detach(annFirst!);
+      say('two');
+      await attach('c3', 'ann');
+      say('three');
+      expect(texts('c2')).toEqual(['one']);
+      expect(texts('c3')).toEqual(['three']);
+      expect(texts('c1')).toEqual(['one', 'two', 'three']);
+    });
+
+    it('reaches a member added after a first message and not one removed', async () => {
+      await attach('c2', 'cid');
+      await attach('c3', 'ann');
+      say('one');
+      channel.add('cid');
+      channel.delete('ann');
+      say('two');
+      expect(texts('c2')).toEqual(['two']);
+      expect(texts('c3')).toEqual(['one']);
+    });
+
+    it('counts its changes, and only real ones', () => {
+      const before = channel.version;
+      expect(channel.add('bob')).toBe(false);
+      expect(channel.delete('nobody')).toBe(false);
+      expect(channel.version).toBe(before);
+      expect(channel.add('eve')).toBe(true);
+      expect(channel.delete('eve')).toBe(true);
+      expect(channel.version).toBe(before + 2);
+      expect([...channel].sort()).toEqual(['ann', 'bob', 'dan@server2.com']);
+      expect(channel.size).toBe(3);
+    });
   });
 });

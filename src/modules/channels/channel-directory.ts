@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { sortByCodePoint } from '../../domain/code-point-order';
+import { MemberSet } from '../../domain/member-set';
 
 export interface LiveChannel {
   readonly id: number;
   readonly name: string;
   /** Names of the members; the set SAY delivers to. */
-  readonly members: Set<string>;
+  readonly members: MemberSet;
 }
 
 /**
@@ -31,7 +32,7 @@ export class ChannelDirectory {
   }
 
   add(id: number, name: string): LiveChannel {
-    const channel: LiveChannel = { id, name, members: new Set() };
+    const channel: LiveChannel = { id, name, members: new MemberSet() };
     this.channels.set(name, channel);
     this.sortedNames = undefined;
     return channel;

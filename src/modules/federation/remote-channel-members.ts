@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { Repository } from 'typeorm';
+import { MemberSet } from '../../domain/member-set';
 import { Qualified } from '../../domain/qualified-names';
 import { User } from '../auth/user.entity';
 import { RemoteChannelMembership } from './remote-channel-membership.entity';
 import { SharedLinks } from './shared-links';
 
-const NONE: ReadonlySet<string> = new Set();
+const NONE: ReadonlySet<string> = new MemberSet();
 
 /**
  * Which local users are members of which channels of other servers, in memory (loaded at start)
@@ -15,7 +16,7 @@ const NONE: ReadonlySet<string> = new Set();
  */
 export class RemoteChannelMembers {
   /** `<channel>:<host>` → local user names. */
-  private readonly members = new Map<string, Set<string>>();
+  private readonly members = new Map<string, MemberSet>();
 
   /** Without a repository (unit tests), memberships are kept in memory only. */
   constructor(
@@ -76,11 +77,9 @@ export class RemoteChannelMembers {
   /** False when it was known. */
   private remember(user: string, channel: Qualified): boolean {
     const key = keyOf(channel);
-    const users = this.members.get(key) ?? new Set<string>();
-    if (users.has(user)) return false;
-    users.add(user);
-    this.members.set(key, users);
-    return true;
+    let users = this.members.get(key);
+    if (!users) this.members.set(key, (users = new MemberSet()));
+    return users.add(user);
   }
 }
 

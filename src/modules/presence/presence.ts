@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { MemberSet } from '../../domain/member-set';
 import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
 import { PresenceEvents } from './presence-events';
@@ -21,7 +22,11 @@ export abstract class Presence {
   abstract isOnline(user: string): Promise<boolean>;
   /** The session of this process `user` is logged in on, if any. */
   abstract sessionOf(user: string): Session | undefined;
-  /** Sends `reply` to each of `users` that is online here; other names (`name@host`) are skipped. */
+  /**
+   * Sends `reply` to each of `users` that is online here; other names (`name@host`) are skipped.
+   * For a `MemberSet` (a channel's members), the sessions found are kept and used again until the
+   * set or who is online here changes.
+   */
   abstract deliver(users: Iterable<string>, reply: Reply): void;
   /** How many users are logged in here now. */
   abstract get online(): number;
@@ -29,16 +34,27 @@ export abstract class Presence {
   abstract get delivered(): number;
 }
 
+/** The sessions a `MemberSet`'s names were found on, and the versions of both sides then. */
+interface Recipients {
+  readonly members: number;
+  readonly online: number;
+  readonly sessions: readonly Session[];
+}
+
 /** Presence for one server process: a map from user name to its live session. */
 @Injectable()
 export class LocalPresence extends Presence {
   private readonly sessions = new Map<string, Session>();
+  /** Grows whenever a user comes online or goes offline here. */
+  private onlineVersion = 0;
+  private readonly recipients = new WeakMap<MemberSet, Recipients>();
   private deliveredCount = 0;
 
   // The check and the claim happen in one synchronous step, so two LOGINs of one name cannot both win.
   attach(session: Session, user: string): Promise<boolean> {
     if (this.sessions.has(user)) return Promise.resolve(false);
     this.sessions.set(user, session);
+    this.onlineVersion++;
     session.user = user;
     this.events.emit('userOnline', { user });
     return Promise.resolve(true);
@@ -49,6 +65,7 @@ export class LocalPresence extends Presence {
     session.user = undefined;
     if (user !== undefined && this.sessions.get(user) === session) {
       this.sessions.delete(user);
+      this.onlineVersion++;
       this.events.emit('userOffline', { user });
     }
     return Promise.resolve();
@@ -63,15 +80,28 @@ export class LocalPresence extends Presence {
   }
 
   deliver(users: Iterable<string>, reply: Reply): void {
-    let delivered = 0;
+    // One reply object for every member: the transport encodes it once and shares the bytes.
+    const sessions = users instanceof MemberSet ? this.recipientsOf(users) : this.find(users);
+    for (const session of sessions) session.send(reply);
+    this.deliveredCount += sessions.length;
+  }
+
+  /** The sessions of a member set's names online here, found again only after either changed. */
+  private recipientsOf(members: MemberSet): readonly Session[] {
+    const kept = this.recipients.get(members);
+    if (kept && kept.members === members.version && kept.online === this.onlineVersion) return kept.sessions;
+    const sessions = this.find(members);
+    this.recipients.set(members, { members: members.version, online: this.onlineVersion, sessions });
+    return sessions;
+  }
+
+  private find(users: Iterable<string>): Session[] {
+    const found: Session[] = [];
     for (const user of users) {
       const session = this.sessions.get(user);
-      if (!session) continue;
-      // One reply object for every member: the transport encodes it once and shares the bytes.
-      session.send(reply);
-      delivered++;
+      if (session) found.push(session);
     }
-    this.deliveredCount += delivered;
+    return found;
   }
 
   get online(): number {
