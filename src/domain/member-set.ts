@@ -56,3 +56,28 @@ export class MemberSet implements ReadonlySet<string> {
     for (const name of this.names) callback.call(thisArg, name, name, this);
   }
 }
+
+/**
+ * One value derived from each `MemberSet` (the sessions of a channel's members, the servers its
+ * remote members are on), kept and computed again only after the set changed, or after `stamp`,
+ * the version of anything else the value depends on, did. Any other collection of names is
+ * derived from at every call.
+ */
+export class DerivedFromMembers<T> {
+  private readonly kept = new WeakMap<MemberSet, { members: number; stamp: number; value: T }>();
+
+  constructor(
+    private readonly derive: (members: Iterable<string>) => T,
+    private readonly stamp: () => number = () => 0,
+  ) {}
+
+  of(members: Iterable<string>): T {
+    if (!(members instanceof MemberSet)) return this.derive(members);
+    const kept = this.kept.get(members);
+    const stamp = this.stamp();
+    if (kept && kept.members === members.version && kept.stamp === stamp) return kept.value;
+    const value = this.derive(members);
+    this.kept.set(members, { members: members.version, stamp, value });
+    return value;
+  }
+}

@@ -39,12 +39,13 @@ type QueueItem = Frame | typeof CLOSED;
  */
 const withLines: Connection[] = [];
 
-/** The lines of a turn as one chunk: a single line as it is (often a buffer shared by many connections). */
-function joined(lines: ReadonlyArray<string | Uint8Array>, bytes: number): string | Uint8Array {
-  if (lines.length === 1) return lines[0];
+type Line = string | Uint8Array;
+
+/** The lines of a turn, `bytes` long in all, as one chunk. */
+function joined(first: Line, more: readonly Line[], bytes: number): Buffer {
   const chunk = Buffer.allocUnsafe(bytes);
   let offset = 0;
-  for (const line of lines) {
+  for (const line of [first, ...more]) {
     if (typeof line === 'string') offset += chunk.write(line, offset);
     else {
       chunk.set(line, offset);
@@ -78,10 +79,10 @@ export class Connection implements Session {
   private socketClosed = false;
   private accepting = true;
   private idleTimer?: NodeJS.Timeout;
-  private readonly idleWaiters: Array<() => void> = [];
+  private idleWaiters?: Array<() => void>;
   /** Answers still owed after their commands were handled; see `awaitSettled`. */
   private holds = 0;
-  private readonly releaseWaiters: Array<() => void> = [];
+  private releaseWaiters?: Array<() => void>;
   /** True once the connection's end has been handled; `shutdown` waits for it. */
   private finished = false;
   private finishWaiters?: Array<() => void>;
@@ -93,8 +94,12 @@ export class Connection implements Session {
    * logged in by then. Cleared at login, so an idle logged-in connection holds no timer.
    */
   private idleLimit?: NodeJS.Timeout;
-  /** This turn's lines, written together when the turn ends. */
-  private turnLines: Array<string | Uint8Array> = [];
+  /**
+   * This turn's lines, written together when the turn ends: the first (most turns have one, often a
+   * buffer shared by every member of a channel, written as it is) and any after it.
+   */
+  private turnFirst?: Line;
+  private turnMore?: Line[];
   /** Output still waiting for the reader when this turn's first line was queued. */
   private waitingBeforeTurn = 0;
   /** Bytes queued in this turn. */
@@ -181,15 +186,18 @@ export class Connection implements Session {
    * Never throws: a line handed to many connections reaches the others when one of them fails,
    * and that one is closed, since what it has been sent is no longer known.
    */
-  deliver(line: string | Uint8Array): void {
-    if (this.socketClosed || !this.socket.writable) return;
+  deliver(line: Line): void {
+    // Whether the socket still takes writes is asked once, when the turn's lines are written.
+    if (this.socketClosed) return;
     try {
-      if (this.turnLines.length === 0) {
+      if (this.turnFirst === undefined) {
         this.waitingBeforeTurn = this.socket.writableLength;
         this.turnBytes = 0;
+        this.turnFirst = line;
         if (withLines.push(this) === 1) setImmediate(Connection.flushTurn);
+      } else {
+        (this.turnMore ??= []).push(line);
       }
-      this.turnLines.push(line);
       this.turnBytes += typeof line === 'string' ? Buffer.byteLength(line) : line.byteLength;
     } catch (error) {
       this.fail('deliver', error);
@@ -225,10 +233,11 @@ export class Connection implements Session {
 
   /** Hands this turn's lines to the socket; false when there were none to send. */
   private writeTurn(): boolean {
-    const lines = this.turnLines;
-    this.turnLines = [];
-    if (lines.length === 0 || this.socketClosed || !this.socket.writable) return false;
-    this.socket.write(joined(lines, this.turnBytes));
+    const first = this.turnFirst;
+    const more = this.turnMore;
+    this.turnFirst = this.turnMore = undefined;
+    if (first === undefined || this.socketClosed || !this.socket.writable) return false;
+    this.socket.write(more ? joined(first, more, this.turnBytes) : first);
     return true;
   }
 
@@ -331,7 +340,7 @@ export class Connection implements Session {
       clearTimeout(this.idleLimit);
       this.idleLimit = undefined;
       this.stopReading();
-      for (const waiter of this.releaseWaiters.splice(0)) waiter();
+      this.wake('releaseWaiters');
     } finally {
       // The end is always handled, or the server would keep the connection and wait for it at shutdown.
       this.enqueue(CLOSED);
@@ -395,7 +404,7 @@ export class Connection implements Session {
       // An emptied array keeps the storage it grew to; an idle connection need not.
       if (this.queue.length === 0) this.queue.length = 0;
       this.guard('socket', () => this.endAfterHalfClose());
-      for (const waiter of this.idleWaiters.splice(0)) waiter();
+      this.wake('idleWaiters');
     }
   }
 
@@ -419,25 +428,32 @@ export class Connection implements Session {
       this.report('closed', error);
     } finally {
       this.finished = true;
-      for (const waiter of this.finishWaiters?.splice(0) ?? []) waiter();
+      this.wake('finishWaiters');
     }
   }
 
   private idle(): Promise<void> {
     if (!this.draining && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return new Promise((resolve) => (this.idleWaiters ??= []).push(resolve));
   }
 
   private release(): void {
     if (--this.holds > 0) return;
-    for (const waiter of this.releaseWaiters.splice(0)) waiter();
+    this.wake('releaseWaiters');
     this.endAfterHalfClose();
   }
 
   /** Resolves when no answer is owed any more, or when the socket is gone. */
   private released(): Promise<void> {
     if (this.holds === 0 || this.socketClosed) return Promise.resolve();
-    return new Promise((resolve) => this.releaseWaiters.push(resolve));
+    return new Promise((resolve) => (this.releaseWaiters ??= []).push(resolve));
+  }
+
+  /** Resolves the promises waiting on one of the connection's states; an idle connection keeps no list. */
+  private wake(waiting: 'idleWaiters' | 'releaseWaiters' | 'finishWaiters'): void {
+    const waiters = this[waiting];
+    this[waiting] = undefined;
+    for (const waiter of waiters ?? []) waiter();
   }
 
   /** A client that half-closed gets every reply and every answer it is owed, then our FIN. */

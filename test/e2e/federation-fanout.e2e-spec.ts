@@ -94,6 +94,25 @@ describe('the channel’s server sending', () => {
     ]);
     await link.expectSilence(300);
   });
+
+  test('a member of that server who joins between two messages gets the second one', async () => {
+    const { link, bea } = await roomWithThreeRemoteMembers('FEDERATE-CONFIRM server-x');
+    bea.send('SAY room one');
+    await bea.expectLine('RECV bea room one');
+    expect(new Set([await link.readLine(), await link.readLine(), await link.readLine()]).size).toBe(3);
+    link.send('FEDJOIN walt@server-x room');
+    await link.expectLine('FEDRESULT walt JOIN room:server-b 1');
+    bea.send('SAY room two');
+    await bea.expectLine('RECV bea room two');
+    const lines = [await link.readLine(), await link.readLine(), await link.readLine(), await link.readLine()];
+    expect(lines.sort()).toEqual([
+      'FEDRECV walt bea@server-b room:server-b two',
+      'FEDRECV xena bea@server-b room:server-b two',
+      'FEDRECV yuri bea@server-b room:server-b two',
+      'FEDRECV zoe bea@server-b room:server-b two',
+    ]);
+    await link.expectSilence(300);
+  });
 });
 
 describe('the members’ server receiving', () => {

@@ -194,10 +194,12 @@ describe('the transport survives an error at every stage', () => {
 
   test("deliver: a line that cannot be queued for one member closes that member's connection, and the others get it", async () => {
     const [aliceSession] = sessions;
-    const turnLines = (aliceSession as unknown as { turnLines: unknown[] }).turnLines;
-    turnLines.push = () => {
-      throw new Error('queue broke');
-    };
+    // Queueing a turn's first line reads how much output is still waiting for the reader.
+    Object.defineProperty(socketOf(aliceSession), 'writableLength', {
+      get: () => {
+        throw new Error('queue broke');
+      },
+    });
     bob.send('SHOUT hello');
     await bob.expectLine('RECV someone room hello');
     await bob.expectLine('RESULT SHOUT 1');

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/comm
 import { DataSource } from 'typeorm';
 import { SETTINGS, Settings } from '../../config/settings';
 import { SETTINGS_RELOAD, SettingsReload } from '../../config/settings-reload';
+import { DerivedFromMembers } from '../../domain/member-set';
 import { isValidUserName } from '../../domain/names';
 import { parseUserRef, Qualified } from '../../domain/qualified-names';
 import { Reply } from '../../transport/replies';
@@ -48,6 +49,8 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
   private readonly peerChannels: PeerChannels;
   private readonly pending: PendingRequests;
   private readonly members: RemoteChannelMembers;
+  /** A local channel's members of other servers, by server; kept until the channel's members change. */
+  private readonly remoteMembers = new DerivedFromMembers(byHost);
   /** FEDRESULT, FEDRECV and FEDCAST, from the channels' servers. */
   readonly fromChannelServer: ChannelServerLines;
 
@@ -159,15 +162,7 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
    * sees them: one FEDCAST when its link negotiated `cast`, else one FEDRECV per member.
    */
   relay({ channel, from, message, members }: MessagePosted): void {
-    const byHost = new Map<string, string[]>();
-    for (const user of members) {
-      const member = parseUserRef(user);
-      if (!member) continue;
-      const names = byHost.get(member.host);
-      if (names) names.push(member.name);
-      else byHost.set(member.host, [member.name]);
-    }
-    for (const [host, names] of byHost) {
+    for (const [host, names] of this.remoteMembers.of(members)) {
       const link = this.links.relayLinkTo(host);
       if (!link) continue;
       const sender = this.nameFor(from, host);
@@ -293,4 +288,17 @@ export class Federation implements OnModuleInit, LinkEvents, RemoteChannels {
     if (!ref) return `${user}@${this.links.hostname}`;
     return ref.host === host ? ref.name : user;
   }
+}
+
+/** The names of other servers' users (`name@host`) among `members`, bare, by server. */
+function byHost(members: Iterable<string>): ReadonlyMap<string, readonly string[]> {
+  const hosts = new Map<string, string[]>();
+  for (const user of members) {
+    const member = parseUserRef(user);
+    if (!member) continue;
+    const names = hosts.get(member.host);
+    if (names) names.push(member.name);
+    else hosts.set(member.host, [member.name]);
+  }
+  return hosts;
 }

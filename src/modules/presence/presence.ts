@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { MemberSet } from '../../domain/member-set';
+import { DerivedFromMembers } from '../../domain/member-set';
 import { Reply } from '../../transport/replies';
 import { Session } from '../../transport/session';
 import { PresenceEvents } from './presence-events';
@@ -34,20 +34,17 @@ export abstract class Presence {
   abstract get delivered(): number;
 }
 
-/** The sessions a `MemberSet`'s names were found on, and the versions of both sides then. */
-interface Recipients {
-  readonly members: number;
-  readonly online: number;
-  readonly sessions: readonly Session[];
-}
-
 /** Presence for one server process: a map from user name to its live session. */
 @Injectable()
 export class LocalPresence extends Presence {
   private readonly sessions = new Map<string, Session>();
   /** Grows whenever a user comes online or goes offline here. */
   private onlineVersion = 0;
-  private readonly recipients = new WeakMap<MemberSet, Recipients>();
+  /** The sessions of a channel's members online here, found again only after either changed. */
+  private readonly recipients = new DerivedFromMembers(
+    (members) => this.find(members),
+    () => this.onlineVersion,
+  );
   private deliveredCount = 0;
 
   // The check and the claim happen in one synchronous step, so two LOGINs of one name cannot both win.
@@ -81,18 +78,9 @@ export class LocalPresence extends Presence {
 
   deliver(users: Iterable<string>, reply: Reply): void {
     // One reply object for every member: the transport encodes it once and shares the bytes.
-    const sessions = users instanceof MemberSet ? this.recipientsOf(users) : this.find(users);
+    const sessions = this.recipients.of(users);
     for (const session of sessions) session.send(reply);
     this.deliveredCount += sessions.length;
-  }
-
-  /** The sessions of a member set's names online here, found again only after either changed. */
-  private recipientsOf(members: MemberSet): readonly Session[] {
-    const kept = this.recipients.get(members);
-    if (kept && kept.members === members.version && kept.online === this.onlineVersion) return kept.sessions;
-    const sessions = this.find(members);
-    this.recipients.set(members, { members: members.version, online: this.onlineVersion, sessions });
-    return sessions;
   }
 
   private find(users: Iterable<string>): Session[] {
