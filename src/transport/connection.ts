@@ -44,15 +44,16 @@ type Line = string | Uint8Array;
 /** The lines of a turn, `bytes` long in all, as one chunk. */
 function joined(first: Line, more: readonly Line[], bytes: number): Buffer {
   const chunk = Buffer.allocUnsafe(bytes);
-  let offset = 0;
-  for (const line of [first, ...more]) {
-    if (typeof line === 'string') offset += chunk.write(line, offset);
-    else {
-      chunk.set(line, offset);
-      offset += line.byteLength;
-    }
-  }
+  let offset = copy(first, chunk, 0);
+  for (const line of more) offset = copy(line, chunk, offset);
   return chunk;
+}
+
+/** Copies `line` into `chunk` at `offset`; where it ends. */
+function copy(line: Line, chunk: Buffer, offset: number): number {
+  if (typeof line === 'string') return offset + chunk.write(line, offset);
+  chunk.set(line, offset);
+  return offset + line.byteLength;
 }
 
 /**
