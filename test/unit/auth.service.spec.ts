@@ -177,6 +177,33 @@ describe('AuthService.register', () => {
     await expect(auth.register(session('r3'), 'carol', 'secret')).resolves.toBe(false);
   });
 
+  test('a LOGIN as the account the connection just created checks the password it stored, without reading it back', async () => {
+    const readBack: string[] = [];
+    const stored = new Map<string, string>();
+    const auth = service({
+      exists: async (name: string) => stored.has(name),
+      create: async (name: string, passwordHash: string) => stored.set(name, passwordHash).size > 0,
+      passwordHashOf: async (name: string) => {
+        readBack.push(name);
+        return stored.get(name);
+      },
+    });
+    auth.onModuleInit();
+    const fresh = session('r6');
+    await expect(auth.register(fresh, 'fay', 'secret')).resolves.toBe(true);
+    await expect(auth.login(fresh, 'fay', 'secret')).resolves.toBe(true);
+    const wrong = session('r7');
+    await expect(auth.register(wrong, 'gus', 'secret')).resolves.toBe(true);
+    await expect(auth.login(wrong, 'gus', 'guess')).resolves.toBe(false);
+    expect(readBack).toEqual([]);
+    // A second LOGIN after the first failed, or a LOGIN as another name, reads the account.
+    await expect(auth.login(wrong, 'gus', 'secret')).resolves.toBe(true);
+    const other = session('r8');
+    await expect(auth.register(other, 'hal', 'secret')).resolves.toBe(true);
+    await expect(auth.login(other, 'ivy', 'secret')).resolves.toBe(false);
+    expect(readBack).toEqual(['gus', 'ivy']);
+  });
+
   // A REGISTER cut in two is completed by the very next line; after a LOGIN there is nothing
   // left to complete, and the connection no longer holds the account's hash.
   test("a LOGIN ends the chance to complete the connection's REGISTER", async () => {

@@ -40,7 +40,10 @@ export class AuthService implements OnModuleInit {
   private readonly log = new Logger('Auth');
   /** Failed and refused LOGINs, at most one line per address and kind a minute; never the password. */
   private readonly failureLog = new ThrottledWarnings((message) => this.log.warn(message));
-  /** Each connection's latest account, while its password may still be completed (`completeRegistration`). */
+  /**
+   * Each connection's latest account, while its password may still be completed
+   * (`completeRegistration`), and until its next LOGIN, which needs not read the hash back.
+   */
   private readonly registeredBy = new WeakMap<Session, { name: string; passwordHash: string }>();
   /** Password checks under way: they count toward the limits until they are known to have succeeded. */
   private readonly checks = new ChecksUnderWay();
@@ -113,7 +116,10 @@ export class AuthService implements OnModuleInit {
    * minute (then without spending bcrypt time on the guess).
    */
   async login(session: Session, name: string, password: string): Promise<boolean> {
-    // A LOGIN is a command of its own: the REGISTER before it can no longer be completed.
+    // A LOGIN is a command of its own: the REGISTER before it can no longer be completed. The
+    // hash that REGISTER stored is the account's still (only that REGISTER's completion, which
+    // can no longer come, may change it), so a LOGIN as the account just created needs no query.
+    const registered = this.registeredBy.get(session);
     this.registeredBy.delete(session);
     if (session.user !== undefined) return false;
     const address = session.remoteAddress;
@@ -138,7 +144,11 @@ export class AuthService implements OnModuleInit {
       return false;
     }
     try {
-      const stored = isValidUserName(name) ? await this.users.passwordHashOf(name) : undefined;
+      const stored = !isValidUserName(name)
+        ? undefined
+        : registered?.name === name
+          ? registered.passwordHash
+          : await this.users.passwordHashOf(name);
       // Always run one bcrypt compare, so an unknown user answers as slowly as a wrong password.
       const matches = await this.bcrypt.run(async () => compare(password, stored ?? (await this.dummyHash)), address);
       if (stored === undefined || !matches || !isValidPassword(password)) {
