@@ -23,6 +23,9 @@ export interface ConnectionOptions {
 /** What the server does with a connection's frames, with its end, and with an unexpected error. */
 export interface ConnectionHandlers {
   dispatch(connection: Connection, frame: Frame): Promise<void>;
+  /** The socket closed: called at once, before the commands it sent have all been handled. */
+  socketClosed?(connection: Connection): void;
+  /** The connection's end, handled after every command it sent. */
   closed(connection: Connection): Promise<void>;
   /** Logs and counts an error the connection caught; without it, such errors are only survived. */
   failed?(connection: Connection, stage: ErrorStage, error: unknown): void;
@@ -30,6 +33,26 @@ export interface ConnectionHandlers {
 
 const CLOSED = Symbol('closed');
 type QueueItem = Frame | typeof CLOSED;
+
+/** The connection a socket belongs to, for the listeners every connection's socket shares. */
+const OWNER = Symbol('connection');
+type OwnedSocket = Socket & { [OWNER]: Connection };
+
+function socketData(this: OwnedSocket, chunk: Buffer): void {
+  this[OWNER].socketEvent('data', chunk);
+}
+
+function socketEnd(this: OwnedSocket): void {
+  this[OWNER].socketEvent('end');
+}
+
+function socketClose(this: OwnedSocket): void {
+  this[OWNER].socketEvent('close');
+}
+
+function socketError(this: OwnedSocket, error: NodeJS.ErrnoException): void {
+  this[OWNER].socketEvent('error', error);
+}
 
 /**
  * Writes are batched per turn of the event loop: a connection collects the lines it gets in a turn
@@ -74,7 +97,8 @@ export class Connection implements Session {
   /** True when the server closed it for going over a limit. */
   overLimit = false;
   private readonly framer: LineFramer;
-  private readonly queue: QueueItem[] = [];
+  /** Items waiting to be handled, in order; none kept while there are none. */
+  private queue?: QueueItem[];
   private draining = false;
   private readEnded = false;
   private socketClosed = false;
@@ -127,12 +151,29 @@ export class Connection implements Session {
     if (limited) this.bucket = new TokenBucket(options.commandsPerSecond, options.commandBurst);
     this.idleLimit = setTimeout(() => this.onIdle(), options.unauthenticatedIdleMs);
     this.idleLimit.unref();
-    // An error thrown from a socket's event handler would end the process: each is caught here.
-    socket.on('data', (chunk: Buffer) => this.guard('frame', () => this.onData(chunk)));
-    socket.on('end', () => this.guard('socket', () => this.onEnd()));
-    socket.on('close', () => this.guard('socket', () => this.onClose()));
-    // Reset or write errors: 'close' follows and does the cleanup.
-    socket.on('error', (error: NodeJS.ErrnoException) => (this.closeReason ??= error.code ?? error.message));
+    // The same four functions listen on every connection's socket (closures would cost every
+    // connection about 260 bytes); each finds its connection on the socket.
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on('data', socketData);
+    socket.on('end', socketEnd);
+    socket.on('close', socketClose);
+    socket.on('error', socketError);
+  }
+
+  /**
+   * What the socket reports, from the listeners shared by every connection's socket. An error
+   * thrown from a socket's event handler would end the process: each is caught here.
+   */
+  socketEvent(event: 'data' | 'end' | 'close' | 'error', value?: Buffer | NodeJS.ErrnoException): void {
+    try {
+      if (event === 'data') this.onData(value as Buffer);
+      else if (event === 'end') this.onEnd();
+      else if (event === 'close') this.onClose();
+      // Reset or write errors: 'close' follows and does the cleanup.
+      else this.closeReason ??= (value as NodeJS.ErrnoException).code ?? (value as Error).message;
+    } catch (error) {
+      this.fail(event === 'data' ? 'frame' : 'socket', error);
+    }
   }
 
   /** The logged-in user, set by presence on LOGIN; from then on the login deadline no longer applies. */
@@ -297,7 +338,7 @@ export class Connection implements Session {
     if (this.socketClosed) return;
     this.closeReason = reason;
     this.overLimit = true;
-    this.queue.length = 0;
+    this.queue = undefined;
     this.socket.destroy();
   }
 
@@ -342,6 +383,7 @@ export class Connection implements Session {
       this.idleLimit = undefined;
       this.stopReading();
       this.wake('releaseWaiters');
+      this.handlers.socketClosed?.(this);
     } finally {
       // The end is always handled, or the server would keep the connection and wait for it at shutdown.
       this.enqueue(CLOSED);
@@ -367,8 +409,8 @@ export class Connection implements Session {
   }
 
   private enqueue(item: QueueItem): void {
-    this.queue.push(item);
-    if (item !== CLOSED && this.queue.length > this.options.maxQueuedCommands) this.tooManyWaiting();
+    const waiting = (this.queue ??= []).push(item);
+    if (item !== CLOSED && waiting > this.options.maxQueuedCommands) this.tooManyWaiting();
     if (!this.draining) void this.drain();
   }
 
@@ -395,15 +437,14 @@ export class Connection implements Session {
   private async drain(): Promise<void> {
     this.draining = true;
     try {
-      while (this.queue.length > 0) {
-        const item = this.queue.shift() as QueueItem;
+      for (let item = this.queue?.shift(); item !== undefined; item = this.queue?.shift()) {
         if (item === CLOSED) await this.handleEnd();
         else await this.handleFrame(item);
       }
     } finally {
       this.draining = false;
-      // An emptied array keeps the storage it grew to; an idle connection need not.
-      if (this.queue.length === 0) this.queue.length = 0;
+      // An idle connection keeps no queue.
+      if (this.queue?.length === 0) this.queue = undefined;
       this.guard('socket', () => this.endAfterHalfClose());
       this.wake('idleWaiters');
     }
@@ -416,7 +457,7 @@ export class Connection implements Session {
     } catch (error) {
       this.report('dispatch', error);
     }
-    if (this.readingPaused && this.queue.length < this.options.maxQueuedCommands / 2) {
+    if (this.readingPaused && (this.queue?.length ?? 0) < this.options.maxQueuedCommands / 2) {
       this.readingPaused = false;
       this.guard('socket', () => this.socket.resume());
     }
@@ -434,7 +475,7 @@ export class Connection implements Session {
   }
 
   private idle(): Promise<void> {
-    if (!this.draining && this.queue.length === 0) return Promise.resolve();
+    if (!this.draining && !this.queue?.length) return Promise.resolve();
     return new Promise((resolve) => (this.idleWaiters ??= []).push(resolve));
   }
 

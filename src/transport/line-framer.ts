@@ -16,7 +16,8 @@ export type Frame =
  * buffer never holds more than the limit.
  */
 export class LineFramer {
-  private pending: Buffer[] = [];
+  /** The parts of a line not complete yet; none kept between lines. */
+  private pending?: Buffer[];
   private pendingBytes = 0;
   private discarding = false;
   private lineFeedSeen = false;
@@ -77,12 +78,13 @@ export class LineFramer {
 
   private store(part: Buffer, copy: boolean): void {
     if (part.length === 0) return;
-    this.pending.push(copy ? Buffer.from(part) : part);
+    (this.pending ??= []).push(copy ? Buffer.from(part) : part);
     this.pendingBytes += part.length;
   }
 
   private takeFrame(): Frame | undefined {
-    const bytes = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const pending = this.pending ?? [];
+    const bytes = pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes);
     const overflowed = this.discarding;
     this.reset();
     if (overflowed) return { kind: 'overflow', prefix: bytes };
@@ -92,7 +94,7 @@ export class LineFramer {
   }
 
   private reset(): void {
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
     this.discarding = false;
   }

@@ -90,8 +90,15 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   /** Shared by every connection. */
   private readonly connectionHandlers: ConnectionHandlers = {
     dispatch: (connection, frame) => this.dispatch(connection, frame),
+    socketClosed: (connection) => this.uncount(connection),
     closed: (connection) => this.closed(connection),
     failed: (connection, stage, error) => this.internalError(stage, error, this.contextOf(connection)),
+  };
+  /** Links this server dialed: not counted against an address's connections. */
+  private readonly dialed = new WeakSet<Connection>();
+  /** Every inbound socket's one 'close' listener of the server's own, shared (a closure each would cost memory). */
+  private readonly inboundClosed = (): void => {
+    this.inbound--;
   };
   private closedTotals = { bytesReceived: 0, bytesSent: 0 };
   private nextConnectionId = 1;
@@ -231,6 +238,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       try {
         socket.setNoDelay(true);
         const connection = this.adopt(socket, 'd');
+        this.dialed.add(connection);
         connection.role = 'dialing';
         return connection;
       } catch (error) {
@@ -280,7 +288,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     }
     this.inbound++;
     // 'close' comes once; `on` spares the wrapper `once` would keep for every open connection.
-    socket.on('close', () => this.inbound--);
+    socket.on('close', this.inboundClosed);
     return true;
   }
 
@@ -332,13 +340,18 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       socket.destroy();
       return;
     }
+    // Counted down when the socket closes (`uncount`); the connection's address is `address`.
     this.perAddress.set(address, count + 1);
-    socket.on('close', () => {
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.perAddress.set(address, left);
-      else this.perAddress.delete(address);
-    });
     this.adopt(socket, 'c', !exempt, source);
+  }
+
+  /** An inbound connection's socket closed: one fewer from its address. */
+  private uncount(connection: Connection): void {
+    if (this.dialed.has(connection)) return;
+    const address = connection.remoteAddress;
+    const left = (this.perAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.perAddress.set(address, left);
+    else this.perAddress.delete(address);
   }
 
   private adopt(socket: Socket, prefix: string, limited = true, source?: ProxiedSource): Connection {
