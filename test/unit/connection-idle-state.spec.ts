@@ -65,4 +65,28 @@ describe('Connection at rest', () => {
     await connection.shutdown(1000);
     expect(serverSide.destroyed).toBe(true);
   });
+
+  it("shares its socket's listeners with every other connection, and still tells its own socket's close apart", async () => {
+    const other = await openSocketPair();
+    try {
+      const closedAt: string[] = [];
+      const handlers = {
+        dispatch: async () => undefined,
+        closed: async () => undefined,
+        socketClosed: (c: Connection) => void closedAt.push(c.id),
+      };
+      new Connection('c1', serverSide, TEST_CONNECTION_OPTIONS, handlers);
+      new Connection('c2', other.serverSide, TEST_CONNECTION_OPTIONS, handlers);
+      for (const event of ['data', 'end', 'close', 'error']) {
+        expect(serverSide.listeners(event)).toHaveLength(event === 'end' ? other.serverSide.listeners(event).length : 1);
+        expect(serverSide.listeners(event)).toEqual(other.serverSide.listeners(event));
+      }
+      other.client.destroy();
+      const deadline = Date.now() + 5000;
+      while (closedAt.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(closedAt).toEqual(['c2']);
+    } finally {
+      await other.close();
+    }
+  });
 });
