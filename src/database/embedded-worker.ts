@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildDatabase, Built, moveIntoPlace } from './embedded-build';
+import { garbageCollector, IdleCollection } from './idle-collection';
 import { QueryResult, Reply, Request, ThreadOptions, toFailure } from './embedded-messages';
 
 /*
@@ -87,13 +88,16 @@ async function serve(): Promise<void> {
   }
   send({ kind: 'open', startMs: performance.now() - started, built });
   let queue = Promise.resolve();
+  const idle = new IdleCollection(garbageCollector());
   port.on('message', (request: Request) => {
+    idle.started();
     queue = queue.then(async () => {
       try {
         send({ kind: 'done', id: request.id, result: await answer(database, request) });
       } catch (error) {
         send({ kind: 'failed', id: request.id, failure: toFailure(error) });
       }
+      idle.finished();
       if (request.kind === 'close') port.close();
     });
   });
