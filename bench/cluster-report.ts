@@ -1,5 +1,6 @@
 import type { ClusterRow, ClusterScenarioResult, SetupCost } from './cluster';
 import type { SetupPhase } from './spread-room';
+import { median } from './median';
 
 export interface ClusterSummaryRow {
   readonly setup: 'single' | 'cluster';
@@ -33,11 +34,6 @@ export interface ClusterSummaryRow {
     readonly errors: number;
     readonly gaps: number;
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 const keyOf = (row: { setup: string; spread: number; members: number; senders: number; mode: string }) =>

@@ -26,6 +26,7 @@ import type { WriteStrategy } from './reference-server';
 import { FloorInputs, floorTable, printFloorTable } from './floor-table';
 import { freePort, ServerProcess, startReferenceProcess } from './server-process';
 import { printStartup, startup, summarizeStartup } from './startup';
+import { median } from './median';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
 const HEAP_SNAPSHOT_SIGNAL = 'SIGWINCH';
@@ -252,11 +253,6 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
     }
   }
   return rows;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 interface FanoutSummary {

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { BenchClient } from './bench-client';
 import { ServerProcess, startChatServerProcess } from './server-process';
+import { median } from './median';
 
 /** The four ways a server starts: on a new or an existing database, embedded or PostgreSQL. */
 export const STARTUP_CASES = [
@@ -132,11 +133,6 @@ export interface StartupSummary {
   readonly parts: Readonly<Record<string, number>>;
 }
 
-function middle(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 export function summarizeStartup(runs: readonly StartupRun[]): StartupSummary[] {
   return STARTUP_CASES.flatMap((startupCase) => {
     const of = runs.filter((run) => run.case === startupCase);
@@ -144,16 +140,16 @@ export function summarizeStartup(runs: readonly StartupRun[]): StartupSummary[] 
     const listening = of.map((run) => run.listeningMs);
     const partNames = [...new Set(of.flatMap((run) => Object.keys(run.parts)))];
     const parts = Object.fromEntries(
-      partNames.map((name) => [name, middle(of.map((run) => run.parts[name]).filter((value) => value !== undefined))]),
+      partNames.map((name) => [name, median(of.map((run) => run.parts[name]).filter((value) => value !== undefined))]),
     );
     return [
       {
         case: startupCase,
         runs: of.length,
-        listeningMs: middle(listening),
+        listeningMs: median(listening),
         listeningRangeMs: [Math.min(...listening), Math.max(...listening)] as const,
-        firstReplyMs: middle(of.map((run) => run.firstReplyMs)),
-        rssMb: middle(of.map((run) => run.rssMb)),
+        firstReplyMs: median(of.map((run) => run.firstReplyMs)),
+        rssMb: median(of.map((run) => run.rssMb)),
         parts,
       },
     ];

@@ -1,0 +1,23 @@
+import { median } from '../../bench/median';
+
+describe('the bench median', () => {
+  it('is the middle value of an odd count', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([7])).toBe(7);
+  });
+
+  it('is the mean of the two middle values of an even count, not either one', () => {
+    expect(median([1_000, 1_200])).toBe(1_100);
+    expect(median([4, 1, 3, 2])).toBe(3);
+    expect(median([0.58, 0.61])).toBe(0.6);
+  });
+
+  it('keeps whole numbers whole and others to two decimals', () => {
+    expect(median([3340, 3485])).toBe(3413);
+    expect(median([10.7, 11.04])).toBe(10.87);
+  });
+
+  it('is NaN for no values', () => {
+    expect(median([])).toBeNaN();
+  });
+});
