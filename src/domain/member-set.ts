@@ -59,25 +59,26 @@ export class MemberSet implements ReadonlySet<string> {
 
 /**
  * One value derived from each `MemberSet` (the sessions of a channel's members, the servers its
- * remote members are on), kept and computed again only after the set changed, or after `stamp`,
- * the version of anything else the value depends on, did. Any other collection of names is
+ * remote members are on), kept and computed again only after the set changed, or after `clear`,
+ * called when anything else the values depend on changed. Any other collection of names is
  * derived from at every call.
  */
 export class DerivedFromMembers<T> {
-  private readonly kept = new WeakMap<MemberSet, { members: number; stamp: number; value: T }>();
+  private kept = new WeakMap<MemberSet, { readonly version: number; readonly value: T }>();
 
-  constructor(
-    private readonly derive: (members: Iterable<string>) => T,
-    private readonly stamp: () => number = () => 0,
-  ) {}
+  constructor(private readonly derive: (members: Iterable<string>) => T) {}
 
   of(members: Iterable<string>): T {
     if (!(members instanceof MemberSet)) return this.derive(members);
     const kept = this.kept.get(members);
-    const stamp = this.stamp();
-    if (kept && kept.members === members.version && kept.stamp === stamp) return kept.value;
+    if (kept?.version === members.version) return kept.value;
     const value = this.derive(members);
-    this.kept.set(members, { members: members.version, stamp, value });
+    this.kept.set(members, { version: members.version, value });
     return value;
+  }
+
+  /** Forgets every value kept, at once: none holds on to what it was derived from. */
+  clear(): void {
+    this.kept = new WeakMap();
   }
 }

@@ -38,20 +38,18 @@ export abstract class Presence {
 @Injectable()
 export class LocalPresence extends Presence {
   private readonly sessions = new Map<string, Session>();
-  /** Grows whenever a user comes online or goes offline here. */
-  private onlineVersion = 0;
-  /** The sessions of a channel's members online here, found again only after either changed. */
-  private readonly recipients = new DerivedFromMembers(
-    (members) => this.find(members),
-    () => this.onlineVersion,
-  );
+  /**
+   * The sessions of a channel's members online here, found again only after either changed: a
+   * user coming online or going offline clears them all, so a closed session is never kept.
+   */
+  private readonly recipients = new DerivedFromMembers((members) => this.find(members));
   private deliveredCount = 0;
 
   // The check and the claim happen in one synchronous step, so two LOGINs of one name cannot both win.
   attach(session: Session, user: string): Promise<boolean> {
     if (this.sessions.has(user)) return Promise.resolve(false);
     this.sessions.set(user, session);
-    this.onlineVersion++;
+    this.recipients.clear();
     session.user = user;
     this.events.emit('userOnline', { user });
     return Promise.resolve(true);
@@ -62,7 +60,7 @@ export class LocalPresence extends Presence {
     session.user = undefined;
     if (user !== undefined && this.sessions.get(user) === session) {
       this.sessions.delete(user);
-      this.onlineVersion++;
+      this.recipients.clear();
       this.events.emit('userOffline', { user });
     }
     return Promise.resolve();
