@@ -5,11 +5,17 @@ import { fromFailure, QueryResult, Reply, Request, ThreadOptions } from './embed
 import { plainFailure } from './plain-failure';
 
 /**
- * PostgreSQL's settings for the embedded database, on top of PGlite's. Its buffers default to
- * 128 MB, all of it touched at start; a chat server's tables are small and the operating system
- * caches their files, so 16 MB of buffers keeps the hot pages at an eighth of the memory.
+ * PostgreSQL's settings for the embedded database, on top of PGlite's. PostgreSQL's shared memory
+ * is part of PGlite's WebAssembly memory and touched at start, so every megabyte set here is one
+ * the server holds from its start:
+ * - buffers default to 128 MB; a chat server's hot pages (the accounts' and channels' indexes, the
+ *   last pages of their tables) fit in 4 MB, and the operating system caches the rest of the files;
+ * - the WAL's buffers: a statement of the chat writes a few kilobytes of WAL;
+ * - PGlite serves one session, but PostgreSQL sizes its process and lock arrays for 100
+ *   connections (about 3 MB); five leave the reserved superuser slots their room.
+ * Locks per transaction keep their default, which a migration's transaction needs.
  */
-export const START_PARAMS: readonly string[] = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=1MB'];
+export const START_PARAMS: readonly string[] = ['-c', 'shared_buffers=4MB', '-c', 'wal_buffers=256kB', '-c', 'max_connections=5'];
 
 /**
  * The thread's young generation, where a statement's objects (its parameters, PGlite's messages,

@@ -89,6 +89,7 @@ async function serve(): Promise<void> {
   send({ kind: 'open', startMs: performance.now() - started, built });
   let queue = Promise.resolve();
   const idle = new IdleCollection(garbageCollector());
+  idle.opened();
   port.on('message', (request: Request) => {
     idle.started();
     queue = queue.then(async () => {

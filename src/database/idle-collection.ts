@@ -49,10 +49,23 @@ export class IdleCollection {
     this.timer = undefined;
   }
 
+  /**
+   * The database has just opened: the garbage of opening it (PGlite's loading, the warm-up, a
+   * first creation's build) is collected once the thread is idle, as after a burst of statements.
+   */
+  opened(): void {
+    this.statements = Math.max(this.statements, this.options.statements);
+    this.whenIdle();
+  }
+
   /** A statement was answered; with none left, the collection is due after the idle time. */
   finished(): void {
     this.statements++;
     this.running = Math.max(0, this.running - 1);
+    this.whenIdle();
+  }
+
+  private whenIdle(): void {
     if (this.running > 0 || this.statements < this.options.statements || !this.collect) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {

@@ -53,6 +53,28 @@ describe('IdleCollection', () => {
     expect(collections).toBe(1);
   });
 
+  it('collects once after opening when no statement follows within the idle time', () => {
+    idle.opened();
+    jest.advanceTimersByTime(999);
+    expect(collections).toBe(0);
+    jest.advanceTimersByTime(1);
+    expect(collections).toBe(1);
+    run(9);
+    jest.advanceTimersByTime(5000);
+    expect(collections).toBe(1);
+  });
+
+  it('after opening, waits for the first statements to end before it collects', () => {
+    idle.opened();
+    jest.advanceTimersByTime(500);
+    idle.started();
+    jest.advanceTimersByTime(5000);
+    expect(collections).toBe(0);
+    idle.finished();
+    jest.advanceTimersByTime(1000);
+    expect(collections).toBe(1);
+  });
+
   it('does nothing without a collector', () => {
     const without = new IdleCollection(undefined, { idleMs: 10, statements: 1 });
     without.started();
