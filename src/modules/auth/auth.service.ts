@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { compare, genSaltSync, hash } from 'bcrypt';
-import { availableParallelism } from 'node:os';
 import { SETTINGS, Settings } from '../../config/settings';
+import { hashSlots } from '../../config/thread-pool';
 import { ConcurrencyLimit } from '../../domain/concurrency-limit';
 import { isLoopback } from '../../domain/loopback';
 import { nameRisk } from '../../domain/name-safety';
@@ -31,12 +31,11 @@ export class AuthService implements OnModuleInit {
   private readonly addressFailures: MinuteCounts;
   private readonly registrations: MinuteCounts;
   /**
-   * bcrypt runs on libuv's threads (four by default). One hash per core at a time keeps the cores
-   * as busy as four would, and leaves the event loop a core to answer everyone else during a login
-   * storm. Waiting hashes take turns by address, so one address's hundreds of LOGINs cannot starve
-   * another address's one.
+   * bcrypt runs on libuv's threads, at most `hashSlots()` hashes at once (one more than the cores,
+   * one fewer than the pool's threads; see `thread-pool.ts`). Waiting hashes take turns by
+   * address, so one address's hundreds of LOGINs cannot starve another address's one.
    */
-  private readonly bcrypt = new ConcurrencyLimit(availableParallelism());
+  private readonly bcrypt = new ConcurrencyLimit(hashSlots());
   private readonly log = new Logger('Auth');
   /** Failed and refused LOGINs, at most one line per address and kind a minute; never the password. */
   private readonly failureLog = new ThrottledWarnings((message) => this.log.warn(message));

@@ -1,0 +1,34 @@
+import { hashSlots, sizeThreadPool, threadPoolSize } from '../../src/config/thread-pool';
+
+describe('thread pool', () => {
+  it("reads UV_THREADPOOL_SIZE, and libuv's default of 4 when it is unset or not a size", () => {
+    expect(threadPoolSize({})).toBe(4);
+    expect(threadPoolSize({ UV_THREADPOOL_SIZE: '8' })).toBe(8);
+    expect(threadPoolSize({ UV_THREADPOOL_SIZE: 'many' })).toBe(4);
+    expect(threadPoolSize({ UV_THREADPOOL_SIZE: '0' })).toBe(4);
+    expect(threadPoolSize({ UV_THREADPOOL_SIZE: '5000' })).toBe(1024);
+  });
+
+  it('runs one hash more than the cores, and leaves one thread of the pool free', () => {
+    expect(hashSlots(2, 4)).toBe(3);
+    expect(hashSlots(8, 10)).toBe(9);
+    expect(hashSlots(8, 4)).toBe(3);
+    expect(hashSlots(1, 4)).toBe(2);
+    expect(hashSlots(4, 2)).toBe(1);
+    expect(hashSlots(4, 1)).toBe(1);
+  });
+
+  it('sizes the pool for the hashes and one thread more, unless UV_THREADPOOL_SIZE is set', () => {
+    const small: NodeJS.ProcessEnv = {};
+    sizeThreadPool(small, 2);
+    expect(small.UV_THREADPOOL_SIZE).toBe('4');
+    expect(hashSlots(2, threadPoolSize(small))).toBe(3);
+    const large: NodeJS.ProcessEnv = {};
+    sizeThreadPool(large, 16);
+    expect(large.UV_THREADPOOL_SIZE).toBe('18');
+    expect(hashSlots(16, threadPoolSize(large))).toBe(17);
+    const chosen: NodeJS.ProcessEnv = { UV_THREADPOOL_SIZE: '6' };
+    sizeThreadPool(chosen, 16);
+    expect(chosen.UV_THREADPOOL_SIZE).toBe('6');
+  });
+});
