@@ -21,7 +21,7 @@ import {
   openFederatedRoom,
   startFederatedPair,
 } from './federation';
-import { LoginsResult, measureLogins, SERVER_PARALLELISM } from './logins';
+import { LoginsResult, measureLogins, FLOOR_PARALLELISM } from './logins';
 import type { WriteStrategy } from './reference-server';
 import { FloorInputs, floorTable, printFloorTable } from './floor-table';
 import { freePort, ServerProcess, startReferenceProcess } from './server-process';
@@ -372,7 +372,7 @@ async function logins(options: Options, scratch: string): Promise<LoginsRow[]> {
             bcryptCost,
             users: options.loginUsers,
             seconds: options.loginSeconds,
-            parallel: SERVER_PARALLELISM,
+            parallel: FLOOR_PARALLELISM,
             tag: `r${run}c${bcryptCost}t${Date.now() % 100000}`,
           });
           console.error(
