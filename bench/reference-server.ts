@@ -14,8 +14,8 @@ import { createServer, Socket } from 'node:net';
  * measures each, and BENCHMARKS.md says why `turn` is the default):
  * - `turn`: a connection's lines of one turn of the event loop are joined into one string, written
  *   with one `write()` once the turn's input has been handled;
- * - `cork`: the chat server's way: a RECV is encoded once and every member's socket is handed the
- *   same bytes with a `write()` per line, the socket corked for the turn and uncorked at its end;
+ * - `cork`: a RECV is encoded once and every member's socket is handed the same bytes with a
+ *   `write()` per line, the socket corked for the turn and uncorked at its end;
  * - `direct`: each line is written at once, one system call per line.
  */
 export type WriteStrategy = 'turn' | 'cork' | 'direct';

@@ -109,17 +109,24 @@ function subjectOf(subject: string | undefined): string {
   return subject ? ` ${subject}` : '';
 }
 
-const encoded = new WeakMap<Reply, Uint8Array>();
+/** A reply's protocol line and its length in bytes. */
+export interface EncodedLine {
+  readonly text: string;
+  readonly bytes: number;
+}
+
+const encodedLines = new WeakMap<Reply, EncodedLine>();
 
 /**
- * The bytes of a reply, encoded once however many sessions it is sent to: a RECV fanned out to a
- * channel's members, or a FEDNEW to every peer, shares one buffer.
+ * A reply's line, serialized and measured once however many sessions it is sent to: a RECV fanned
+ * out to a channel's members, or a FEDNEW to every peer, shares one string.
  */
-export function encode(reply: Reply): Uint8Array {
-  let bytes = encoded.get(reply);
-  if (!bytes) {
-    bytes = Buffer.from(serialize(reply));
-    encoded.set(reply, bytes);
+export function encode(reply: Reply): EncodedLine {
+  let line = encodedLines.get(reply);
+  if (!line) {
+    const text = serialize(reply);
+    line = { text, bytes: Buffer.byteLength(text) };
+    encodedLines.set(reply, line);
   }
-  return bytes;
+  return line;
 }

@@ -33,7 +33,7 @@ describe('Connection writes', () => {
   }
 
   it('holds the lines of one turn and sends them together, in order, when the turn ends', async () => {
-    const shared = Buffer.from('RECV bob room hello\n');
+    const shared = 'RECV bob room hello\n';
     const write = jest.spyOn(serverSide, 'write');
     connection.deliver('RESULT SAY 0\n');
     connection.deliver(shared);
@@ -41,18 +41,28 @@ describe('Connection writes', () => {
     expect(write).not.toHaveBeenCalled();
     await nextTurn();
     expect(write).toHaveBeenCalledTimes(1);
+    expect(write).toHaveBeenCalledWith('RESULT SAY 0\nRECV bob room hello\nRECV bob room hello\n');
     const text = await received(13 + 2 * shared.length);
     expect(text).toBe('RESULT SAY 0\nRECV bob room hello\nRECV bob room hello\n');
     expect(chunks).toHaveLength(1);
   });
 
-  it("writes a turn's lone line as the very buffer given, which many connections share", async () => {
-    const shared = Buffer.from('RECV bob room hello\n');
+  it("writes a turn's lone line as the very string given, which many connections share", async () => {
+    const shared = 'RECV bob room hello\n';
     const write = jest.spyOn(serverSide, 'write');
     connection.deliver(shared);
     await nextTurn();
     expect(write).toHaveBeenCalledWith(shared);
     expect(await received(shared.length)).toBe('RECV bob room hello\n');
+  });
+
+  it('sends lines that are not ASCII whole, and counts their bytes, not their characters', async () => {
+    const line = `RECV bob room ${'é'.repeat(3000)}\n`;
+    connection.deliver(line);
+    connection.deliver(line);
+    await nextTurn();
+    expect(await received(2 * line.length)).toBe(line + line);
+    expect(serverSide.bytesWritten).toBe(2 * Buffer.byteLength(line));
   });
 
   it('does not count a large burst of one turn against a reader that keeps up', async () => {

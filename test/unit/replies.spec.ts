@@ -137,8 +137,8 @@ describe('serialize: server-to-server lines', () => {
 });
 
 describe('encode', () => {
-  it('gives the UTF-8 bytes of the serialized line', () => {
-    expect(Buffer.from(encode(Reply.recv('bob', 'alpha', 'héllo'))).toString('utf8')).toBe('RECV bob alpha héllo\n');
+  it('gives the serialized line and its length in UTF-8 bytes', () => {
+    expect(encode(Reply.recv('bob', 'alpha', 'héllo'))).toEqual({ text: 'RECV bob alpha héllo\n', bytes: 22 });
   });
 
   it('encodes a reply once, however many times it is sent', () => {
