@@ -1,17 +1,5 @@
 import { ConcurrencyLimit } from '../../src/domain/concurrency-limit';
-
-interface Gate {
-  readonly opened: Promise<void>;
-  open(): void;
-}
-
-function gate(): Gate {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
-}
-
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+import { gate, settle } from './support/gate';
 
 describe('ConcurrencyLimit', () => {
   it('runs at most `limit` tasks at once and starts the others in arrival order', async () => {

@@ -2,19 +2,7 @@ import { Repository } from 'typeorm';
 import { StatementBatches } from '../../src/database/statement-batches';
 import { UserAccounts } from '../../src/modules/auth/user-accounts';
 import { User } from '../../src/modules/auth/user.entity';
-
-interface Gate {
-  readonly opened: Promise<void>;
-  open(): void;
-}
-
-function gate(): Gate {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
-}
-
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+import { gate, settle } from './support/gate';
 
 describe('StatementBatches', () => {
   it('runs the requests of one turn as one batch, and answers each in order', async () => {
