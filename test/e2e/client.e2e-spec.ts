@@ -510,6 +510,10 @@ describe('against the chat server', () => {
         alice.send('LOGIN alice pw');
         alice.send('CREATE 日本語');
         alice.send('JOIN 日本語');
+        // The channel exists before bob asks for it: his commands do not race hers.
+        await alice.expectLine('RESULT REGISTER 1', 10_000);
+        await alice.expectLine('RESULT LOGIN 1', 10_000);
+        await alice.expectLine('RESULT CREATE 日本語 1', 10_000);
         await registerAndLogin('bob', 'pw');
         type('JOIN 日本語');
         await screen.waitFor('joined 日本語');
