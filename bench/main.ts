@@ -135,7 +135,7 @@ function parseOptions(argv: string[]): Options {
     .option('--chart <file>', 'where to write the SVG chart of the fan-out scenarios', join('reports', 'bench.svg'))
     .option(
       '--profile <dir>',
-      'write a CPU profile of every chat server process started, and a heap snapshot of the loaded server in the capacity scenario, to <dir>',
+      'write a CPU profile of every chat server process started, and a heap snapshot of the loaded server and reference in the capacity scenario, to <dir>',
     );
   program.parse(argv);
   const options = program.opts<Options>();
@@ -453,7 +453,7 @@ async function capacity(options: Options, scratch: string): Promise<CapacityRow[
               ['host: 127.0.0.1', 'limits:\n  exemptLoopback: true', 'bcryptCost: 4', 'logLevel: info'],
               [...GC_ON_SIGUSR2, ...profiling(options)],
             )
-          : await startReferenceProcess('127.0.0.1', ['--expose-gc']);
+          : await startReferenceProcess('127.0.0.1', ['--expose-gc', ...profiling(options)]);
       try {
         const result = await measureCapacity({
           port: server.port,
@@ -461,7 +461,7 @@ async function capacity(options: Options, scratch: string): Promise<CapacityRow[
           count: options.connections,
           rssKb: () => server.rssKb(),
           collectGarbage: () => server.child.kill('SIGUSR2'),
-          whenLoaded: options.profile && target === 'server' ? () => heapSnapshot(server) : undefined,
+          whenLoaded: options.profile ? () => heapSnapshot(server) : undefined,
         });
         console.error(
           `  run ${run} capacity ${[target, database].filter(Boolean).join(' ')}: ${result.connections} connections, ${result.errors} errors, ${result.bytesPerConnection} bytes each`,
@@ -481,7 +481,8 @@ async function heapSnapshot(server: ServerProcess): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 500));
   const probe = await BenchClient.connect('probe', server.port);
   try {
-    probe.send('CHANNELS\n');
+    // A line the reference answers as well as the server.
+    probe.send('REGISTER probe probe\n');
     await probe.reply(300_000);
   } finally {
     probe.close();

@@ -65,6 +65,31 @@ function socketError(this: OwnedSocket, error: NodeJS.ErrnoException): void {
 const withLines: Connection[] = [];
 
 /**
+ * The states a connection is in, as bits of one number: an idle connection is held by the
+ * thousand, and a field each would cost every connection 8 bytes more.
+ */
+const DRAINING = 1 << 0;
+const READ_ENDED = 1 << 1;
+const SOCKET_CLOSED = 1 << 2;
+/** Frames are taken in; cleared when the socket's input ends or the server stops reading it. */
+const ACCEPTING = 1 << 3;
+/** The connection's end has been handled; `shutdown` waits for it. */
+const FINISHED = 1 << 4;
+const READING_PAUSED = 1 << 5;
+/** The server closed it for going over a limit. */
+const OVER_LIMIT = 1 << 6;
+/** The peer has sent an LF: from then on its partial lines are never flushed early. */
+const LINE_CLIENT = 1 << 7;
+
+/**
+ * Times are kept as milliseconds since this module loaded, a small integer V8 stores in the object
+ * itself, where `Date.now()` would take a heap number of its own for every connection.
+ */
+const CLOCK_BASE = Date.now();
+
+type WaitingFor = 'idle' | 'release' | 'finish';
+
+/**
  * One client socket. Its frames are handled strictly one after another, so replies leave in the
  * order the commands came in even though handlers are asynchronous. When the socket closes, a
  * final CLOSED item runs after every command already received. After the other side half-closes,
@@ -76,26 +101,19 @@ export class Connection implements Session {
   peer?: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly openedAt = Date.now();
+  private readonly openedAfterBase = Date.now() - CLOCK_BASE;
   /** Why the connection ended, for its log line: set by the first cause seen. */
   closeReason?: string;
-  /** True when the server closed it for going over a limit. */
-  overLimit = false;
-  private readonly framer: LineFramer;
+  private state = ACCEPTING;
+  /** The start of a line still to be completed; a connection between lines keeps none. */
+  private framer?: LineFramer;
   /** Items waiting to be handled, in order; none kept while there are none. */
   private queue?: QueueItem[];
-  private draining = false;
-  private readEnded = false;
-  private socketClosed = false;
-  private accepting = true;
   private idleTimer?: NodeJS.Timeout;
-  private idleWaiters?: Array<() => void>;
   /** Answers still owed after their commands were handled; see `awaitSettled`. */
   private holds = 0;
-  private releaseWaiters?: Array<() => void>;
-  /** True once the connection's end has been handled; `shutdown` waits for it. */
-  private finished = false;
-  private finishWaiters?: Array<() => void>;
+  /** The promises waiting on a state of the connection; none kept while none waits. */
+  private waiters?: Partial<Record<WaitingFor, Array<() => void>>>;
   private loggedInAs?: string;
 
   private readonly bucket?: TokenBucket;
@@ -112,7 +130,6 @@ export class Connection implements Session {
   private turnBytes = 0;
   /** Waiting output that belongs to the largest recent turn: a large reply still on its way out. */
   private excusedBytes = 0;
-  private readingPaused = false;
 
   /**
    * `limited`: the command rate applies (false for exempt addresses). `remote`: where the client
@@ -128,7 +145,6 @@ export class Connection implements Session {
   ) {
     this.remoteAddress = remote?.address ?? socket.remoteAddress ?? 'unknown';
     this.remotePort = remote?.port ?? socket.remotePort ?? 0;
-    this.framer = new LineFramer(options.maxLineBytes);
     if (limited) this.bucket = new TokenBucket(options.commandsPerSecond, options.commandBurst);
     this.idleLimit = setTimeout(() => this.onIdle(), options.unauthenticatedIdleMs);
     this.idleLimit.unref();
@@ -155,6 +171,16 @@ export class Connection implements Session {
     } catch (error) {
       this.fail(event === 'data' ? 'frame' : 'socket', error);
     }
+  }
+
+  /** When the connection opened, in milliseconds since the epoch. */
+  get openedAt(): number {
+    return CLOCK_BASE + this.openedAfterBase;
+  }
+
+  /** True when the server closed it for going over a limit. */
+  get overLimit(): boolean {
+    return this.is(OVER_LIMIT);
   }
 
   /** The logged-in user, set by presence on LOGIN; from then on the login deadline no longer applies. */
@@ -212,7 +238,7 @@ export class Connection implements Session {
    */
   deliver(line: string, bytes = Buffer.byteLength(line)): void {
     // Whether the socket still takes writes is asked once, when the turn's lines are written.
-    if (this.socketClosed) return;
+    if (this.is(SOCKET_CLOSED)) return;
     try {
       if (this.turnText === undefined) {
         this.waitingBeforeTurn = this.socket.writableLength;
@@ -259,7 +285,7 @@ export class Connection implements Session {
   private writeTurn(): boolean {
     const text = this.turnText;
     this.turnText = undefined;
-    if (text === undefined || this.socketClosed || !this.socket.writable) return false;
+    if (text === undefined || this.is(SOCKET_CLOSED) || !this.socket.writable) return false;
     this.socket.write(text);
     return true;
   }
@@ -276,7 +302,7 @@ export class Connection implements Session {
   }
 
   awaitSettled(settled: Promise<unknown>): void {
-    if (this.socketClosed) return;
+    if (this.is(SOCKET_CLOSED)) return;
     this.holds++;
     const release = (): void => this.release();
     void settled.then(release, release);
@@ -316,9 +342,9 @@ export class Connection implements Session {
 
   /** Disconnects for going over a limit; commands still waiting are discarded, not run. */
   private drop(reason: string): void {
-    if (this.socketClosed) return;
+    if (this.is(SOCKET_CLOSED)) return;
     this.closeReason = reason;
-    this.overLimit = true;
+    this.state |= OVER_LIMIT;
     this.queue = undefined;
     this.socket.destroy();
   }
@@ -338,32 +364,36 @@ export class Connection implements Session {
     const timer = setTimeout(() => this.socket.destroy(), graceMs);
     await this.released();
     this.endSocket();
-    if (!this.finished) await new Promise<void>((resolve) => (this.finishWaiters ??= []).push(resolve));
+    if (!this.is(FINISHED)) await this.waitFor('finish');
     clearTimeout(timer);
   }
 
   private onData(chunk: Buffer): void {
-    if (!this.accepting) return;
-    for (const frame of this.framer.push(chunk)) this.enqueue(frame);
+    if (!this.is(ACCEPTING)) return;
+    const framer = (this.framer ??= new LineFramer(this.options.maxLineBytes, this.is(LINE_CLIENT)));
+    const frames = framer.push(chunk);
+    if (framer.isLineClient) this.state |= LINE_CLIENT;
+    if (!framer.hasPartialLine) this.framer = undefined;
+    for (const frame of frames) this.enqueue(frame);
     this.scheduleIdleFlush();
   }
 
   private onEnd(): void {
     this.closeReason ??= 'closed by the other side';
-    if (this.accepting) this.flushPartial();
+    if (this.is(ACCEPTING)) this.flushPartial();
     this.stopReading();
-    this.readEnded = true;
+    this.state |= READ_ENDED;
     this.endAfterHalfClose();
   }
 
   private onClose(): void {
     this.closeReason ??= 'closed';
-    this.socketClosed = true;
+    this.state |= SOCKET_CLOSED;
     try {
       clearTimeout(this.idleLimit);
       this.idleLimit = undefined;
       this.stopReading();
-      this.wake('releaseWaiters');
+      this.wake('release');
       this.handlers.socketClosed?.(this);
     } finally {
       // The end is always handled, or the server would keep the connection and wait for it at shutdown.
@@ -372,41 +402,42 @@ export class Connection implements Session {
   }
 
   private stopReading(): void {
-    this.accepting = false;
+    this.state &= ~ACCEPTING;
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
   }
 
   private scheduleIdleFlush(): void {
-    if (this.options.idleFlushMs <= 0 || this.framer.isLineClient) return;
+    if (this.options.idleFlushMs <= 0 || this.is(LINE_CLIENT)) return;
     clearTimeout(this.idleTimer);
-    if (!this.framer.hasPartialLine) return;
+    if (!this.framer) return;
     this.idleTimer = setTimeout(() => this.guard('frame', () => this.flushPartial()), this.options.idleFlushMs);
   }
 
   private flushPartial(): void {
-    const frame = this.framer.flushPartial();
+    const frame = this.framer?.flushPartial();
+    this.framer = undefined;
     if (frame) this.enqueue(frame);
   }
 
   private enqueue(item: QueueItem): void {
     const waiting = (this.queue ??= []).push(item);
     if (item !== CLOSED && waiting > this.options.maxQueuedCommands) this.tooManyWaiting();
-    if (!this.draining) void this.drain();
+    if (!this.is(DRAINING)) void this.drain();
   }
 
   /** A client over the limit is dropped; a link or an exempt client is simply not read until it catches up. */
   private tooManyWaiting(): void {
     if (this.role === 'client' && this.bucket) {
       this.drop(`more than ${this.options.maxQueuedCommands} commands waiting`);
-    } else if (!this.readingPaused) {
-      this.readingPaused = true;
+    } else if (!this.is(READING_PAUSED)) {
+      this.state |= READING_PAUSED;
       this.socket.pause();
     }
   }
 
   private async takeTurn(): Promise<void> {
-    if (!this.bucket || this.role !== 'client' || this.socketClosed) return;
+    if (!this.bucket || this.role !== 'client' || this.is(SOCKET_CLOSED)) return;
     const wait = this.bucket.take();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
@@ -416,18 +447,18 @@ export class Connection implements Session {
    * so the queue never stops for good and `shutdown` always gets past `idle`.
    */
   private async drain(): Promise<void> {
-    this.draining = true;
+    this.state |= DRAINING;
     try {
       for (let item = this.queue?.shift(); item !== undefined; item = this.queue?.shift()) {
         if (item === CLOSED) await this.handleEnd();
         else await this.handleFrame(item);
       }
     } finally {
-      this.draining = false;
+      this.state &= ~DRAINING;
       // An idle connection keeps no queue.
       if (this.queue?.length === 0) this.queue = undefined;
       this.guard('socket', () => this.endAfterHalfClose());
-      this.wake('idleWaiters');
+      this.wake('idle');
     }
   }
 
@@ -438,8 +469,8 @@ export class Connection implements Session {
     } catch (error) {
       this.report('dispatch', error);
     }
-    if (this.readingPaused && (this.queue?.length ?? 0) < this.options.maxQueuedCommands / 2) {
-      this.readingPaused = false;
+    if (this.is(READING_PAUSED) && (this.queue?.length ?? 0) < this.options.maxQueuedCommands / 2) {
+      this.state &= ~READING_PAUSED;
       this.guard('socket', () => this.socket.resume());
     }
   }
@@ -450,37 +481,49 @@ export class Connection implements Session {
     } catch (error) {
       this.report('closed', error);
     } finally {
-      this.finished = true;
-      this.wake('finishWaiters');
+      this.state |= FINISHED;
+      this.wake('finish');
     }
   }
 
   private idle(): Promise<void> {
-    if (!this.draining && !this.queue?.length) return Promise.resolve();
-    return new Promise((resolve) => (this.idleWaiters ??= []).push(resolve));
+    if (!this.is(DRAINING) && !this.queue?.length) return Promise.resolve();
+    return this.waitFor('idle');
   }
 
   private release(): void {
     if (--this.holds > 0) return;
-    this.wake('releaseWaiters');
+    this.wake('release');
     this.endAfterHalfClose();
   }
 
   /** Resolves when no answer is owed any more, or when the socket is gone. */
   private released(): Promise<void> {
-    if (this.holds === 0 || this.socketClosed) return Promise.resolve();
-    return new Promise((resolve) => (this.releaseWaiters ??= []).push(resolve));
+    if (this.holds === 0 || this.is(SOCKET_CLOSED)) return Promise.resolve();
+    return this.waitFor('release');
+  }
+
+  private is(flag: number): boolean {
+    return (this.state & flag) !== 0;
+  }
+
+  private waitFor(state: WaitingFor): Promise<void> {
+    const waiters = (this.waiters ??= {});
+    return new Promise((resolve) => (waiters[state] ??= []).push(resolve));
   }
 
   /** Resolves the promises waiting on one of the connection's states; an idle connection keeps no list. */
-  private wake(waiting: 'idleWaiters' | 'releaseWaiters' | 'finishWaiters'): void {
-    const waiters = this[waiting];
-    this[waiting] = undefined;
-    for (const waiter of waiters ?? []) waiter();
+  private wake(state: WaitingFor): void {
+    const waiters = this.waiters;
+    const waiting = waiters?.[state];
+    if (!waiters || !waiting) return;
+    waiters[state] = undefined;
+    if (!waiters.idle && !waiters.release && !waiters.finish) this.waiters = undefined;
+    for (const waiter of waiting) waiter();
   }
 
   /** A client that half-closed gets every reply and every answer it is owed, then our FIN. */
   private endAfterHalfClose(): void {
-    if (this.readEnded && !this.draining && this.holds === 0 && !this.socketClosed) this.endSocket();
+    if (this.is(READ_ENDED) && !this.is(DRAINING) && this.holds === 0 && !this.is(SOCKET_CLOSED)) this.endSocket();
   }
 }

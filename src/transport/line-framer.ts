@@ -20,9 +20,15 @@ export class LineFramer {
   private pending?: Buffer[];
   private pendingBytes = 0;
   private discarding = false;
-  private lineFeedSeen = false;
 
-  constructor(private readonly maxLineBytes: number) {}
+  /**
+   * `lineFeedSeen`: the peer has already sent an LF, for a framer that takes over from another
+   * between two lines (a connection keeps none while no line is pending).
+   */
+  constructor(
+    private readonly maxLineBytes: number,
+    private lineFeedSeen = false,
+  ) {}
 
   /** True once the peer has sent an LF: from then on its partial lines are never flushed early. */
   get isLineClient(): boolean {

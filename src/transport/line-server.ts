@@ -96,7 +96,10 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   };
   /** Links this server dialed: not counted against an address's connections. */
   private readonly dialed = new WeakSet<Connection>();
-  /** Every inbound socket's one 'close' listener of the server's own, shared (a closure each would cost memory). */
+  /**
+   * Counts an inbound socket out until it becomes a connection (`admit`), shared by every socket (a
+   * closure each would cost memory).
+   */
   private readonly inboundClosed = (): void => {
     this.inbound--;
   };
@@ -340,14 +343,18 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
       socket.destroy();
       return;
     }
-    // Counted down when the socket closes (`uncount`); the connection's address is `address`.
+    // Counted down when the socket closes (`uncount`); the connection's address is `address`. From
+    // here the connection's own 'close' listener also counts a plain socket out, so the socket keeps
+    // one 'close' listener, not a list of two. A TLS connection stays counted on its TCP socket.
     this.perAddress.set(address, count + 1);
+    socket.removeListener('close', this.inboundClosed);
     this.adopt(socket, 'c', !exempt, source);
   }
 
-  /** An inbound connection's socket closed: one fewer from its address. */
+  /** An inbound connection's socket closed: one fewer open, and one fewer from its address. */
   private uncount(connection: Connection): void {
     if (this.dialed.has(connection)) return;
+    if (!connection.secure) this.inbound--;
     const address = connection.remoteAddress;
     const left = (this.perAddress.get(address) ?? 1) - 1;
     if (left > 0) this.perAddress.set(address, left);

@@ -13,7 +13,7 @@ import { SESSION_CLOSED } from '../../src/transport/session';
 import { ServerCertificate } from '../../src/transport/tls-certificate';
 import { testDatabases } from './harness/databases';
 import { eventually, freePort } from './harness/federation';
-import { LineClient } from './harness/line-client';
+import { delay, LineClient } from './harness/line-client';
 import { LEVEL, LogCapture } from './harness/log-capture';
 import { started, stopped } from './harness/running';
 import { TestServer, testSettings } from './harness/test-server';
@@ -80,11 +80,11 @@ function liveCopy(certificate: TestCertificate, name: string): { certFile: strin
   return files;
 }
 
-async function startTlsServer(files: { certFile: string; keyFile: string }, logs = new LogCapture()) {
+async function startTlsServer(files: { certFile: string; keyFile: string }, logs = new LogCapture(), settings: object = {}) {
   const tlsPort = await freePort('127.0.0.1');
   const server = await TestServer.start(
     await database.fresh(),
-    { logLevel: 'info', tls: { ...files, port: tlsPort } },
+    { logLevel: 'info', tls: { ...files, port: tlsPort }, ...settings },
     { logDestination: logs },
   );
   return { server, tlsPort, logs };
@@ -153,6 +153,32 @@ describe('the TLS port (tls.port) serves clients beside the plain port', () => {
     client.send('CHANNELS');
     await client.expectLine('RESULT CHANNELS secure');
     client.close();
+  });
+});
+
+describe('TLS connections and the connection cap (limits.maxConnections)', () => {
+  test('a TLS connection counts once while open and is counted out once when it closes', async () => {
+    const { server, tlsPort } = await startTlsServer(serverCert, new LogCapture(), { limits: { maxConnections: 2 } });
+    const open: LineClient[] = [];
+    try {
+      for (let round = 1; round <= 2; round++) {
+        open.push((await connectOverTls(tlsPort, `first of round ${round}`)).client);
+        open.push(await LineClient.connect(server.port, `second of round ${round}`));
+        for (const client of open) {
+          client.send('CHANNELS');
+          await client.expectLine('RESULT CHANNELS ');
+        }
+        // At the cap, over TLS or not, the next is closed at once.
+        await expect(connectOverTls(tlsPort, `over the cap in round ${round}`)).rejects.toThrow();
+        const over = await LineClient.connect(server.port, `plain over the cap in round ${round}`);
+        await over.expectClosed(2000);
+        for (const client of open.splice(0)) client.close();
+        await delay(300);
+      }
+    } finally {
+      for (const client of open) client.close();
+      await server.stop();
+    }
   });
 });
 

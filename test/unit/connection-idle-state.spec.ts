@@ -22,11 +22,11 @@ describe('Connection at rest', () => {
     await pair.close();
   });
 
-  function open(unauthenticatedIdleMs: number): Connection {
+  function open(unauthenticatedIdleMs: number, idleFlushMs = 0): Connection {
     return new Connection(
       'c1',
       serverSide,
-      { ...TEST_CONNECTION_OPTIONS, unauthenticatedIdleMs },
+      { ...TEST_CONNECTION_OPTIONS, unauthenticatedIdleMs, idleFlushMs },
       {
         dispatch: async (_connection, frame: Frame) => {
           if (frame.kind === 'line') handled.push(frame.bytes.toString());
@@ -64,6 +64,44 @@ describe('Connection at rest', () => {
     client.on('end', () => client.end());
     await connection.shutdown(1000);
     expect(serverSide.destroyed).toBe(true);
+  });
+
+  async function handledBecomes(expected: string[]): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (handled.length < expected.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(handled).toEqual(expected);
+  }
+
+  const framerOf = (connection: Connection) => (connection as unknown as { framer?: object }).framer;
+
+  it('keeps a line framer only while a line is incomplete, and frames a line sent in parts', async () => {
+    const connection = open(60_000);
+    client.write('ONE\nTW');
+    await handledBecomes(['ONE']);
+    expect(framerOf(connection)).toBeDefined();
+    client.write('O\nTHR');
+    client.write('EE\n');
+    await handledBecomes(['ONE', 'TWO', 'THREE']);
+    expect(framerOf(connection)).toBeUndefined();
+  });
+
+  it('remembers that its peer ends lines with LF once it keeps no framer: a partial line is never flushed', async () => {
+    open(60_000, 50);
+    client.write('ONE\n');
+    await handledBecomes(['ONE']);
+    client.write('TW');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(handled).toEqual(['ONE']);
+    client.write('O\n');
+    await handledBecomes(['ONE', 'TWO']);
+  });
+
+  it('flushes the partial line of a peer that never sent an LF after the idle time', async () => {
+    open(60_000, 50);
+    client.write('ONE');
+    await handledBecomes(['ONE']);
+    client.write('TWO');
+    await handledBecomes(['ONE', 'TWO']);
   });
 
   it("shares its socket's listeners with every other connection, and still tells its own socket's close apart", async () => {
