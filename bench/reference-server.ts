@@ -6,6 +6,8 @@
  * LOGIN succeeds for any name not already online.
  *
  *   node -r ts-node/register/transpile-only bench/reference-server.ts [port] [host]
+ *
+ * The bench compiles it and runs it on plain `node`, as the chat server runs (`startReferenceProcess`).
  */
 import { createServer, Socket } from 'node:net';
 
