@@ -11,6 +11,12 @@ const REFERENCE = join(ROOT, 'bench', 'reference-server.ts');
 
 const OUTPUT_KEPT = 64 * 1024;
 
+/**
+ * glibc's malloc arenas, as `npm start` and the container image set them (README, "Memory"), for
+ * the chat server and the reference alike; a value in this process's environment wins.
+ */
+const MALLOC_ENV = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+
 /** A server in a child process, known once it has printed `listening on <address>:<port>`. */
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -83,7 +89,7 @@ export function startChatServerProcess(
 ): Promise<ServerProcess> {
   const config = join(dir, 'server.yaml');
   writeFileSync(config, [...yamlLines, ''].join('\n'));
-  return spawnListening([...nodeOptions, MAIN, String(port), config], env);
+  return spawnListening([...nodeOptions, MAIN, String(port), config], { ...MALLOC_ENV, ...env });
 }
 
 let referenceJs: string | undefined;
@@ -113,7 +119,7 @@ export function startReferenceProcess(
   nodeOptions: readonly string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServerProcess> {
-  return spawnListening([...nodeOptions, compiledReference(), '0', host], env);
+  return spawnListening([...nodeOptions, compiledReference(), '0', host], { ...MALLOC_ENV, ...env });
 }
 
 /** A TCP port free on `host` right now. */

@@ -52,6 +52,12 @@ describe('Dockerfile', () => {
     expect(template).toBeLessThan(runtime.indexOf('USER node'));
   });
 
+  test('limits malloc to two arenas, as npm start does', () => {
+    expect(runtime).toMatch(/^ {4}MALLOC_ARENA_MAX=2 \\$/m);
+    const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start;
+    expect(start).toContain('MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} node dist/main.js');
+  });
+
   test('serves health on 9400 and checks it with the built-in health check script', () => {
     expect(runtime).toMatch(/HTTP_PORT=9400/);
     // HTTP defaults to loopback; in the container it must listen beyond it for the published port.
