@@ -34,6 +34,9 @@ for (const database of testDatabases()) {
       await writer.expectLine('RESULT REGISTER 1');
       writer.write('ter2');
       await writer.expectSilence(300);
+      // The writer's next command runs after the completion: from here the old password is gone.
+      writer.write('LOGIN vic hun');
+      await writer.expectLine('RESULT LOGIN 0');
 
       const other = await connect('other');
       other.send('LOGIN vic hunter2');
