@@ -10,19 +10,22 @@ export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * How many bcrypt hashes run at once: one more than there are cores, so that while the event loop
- * hands a finished hash's slot to the next one every core still has a hash to run (with one per
- * core, two at once on two cores did 10–17 % fewer hashes a second than four), and one thread of
- * the pool fewer than it has, so a file read or a DNS lookup (a federation link's) never waits
- * behind a hash.
+ * How many bcrypt hashes are handed to libuv at once: every thread of its pool, and one more per
+ * core waiting in libuv's queue. A pool thread that finishes a hash takes the next from that queue
+ * at once. Were a thread left idle instead, the event loop would have to wake it for each hash: on
+ * a busy machine the woken thread took the core from the event loop, whose hand-off then stalled
+ * for up to milliseconds, the loop answered late, and the hashes it had not yet handed on left a
+ * core idle. A file read or a DNS lookup (a federation link's) queued meanwhile waits for the
+ * hashes ahead of it, at most one per core: about one hash's time.
  */
 export function hashSlots(cores = availableParallelism(), poolSize = threadPoolSize()): number {
-  return Math.max(1, Math.min(cores + 1, poolSize - 1));
+  return poolSize + Math.max(1, cores);
 }
 
 /**
- * Sizes libuv's thread pool for `hashSlots` and one thread more, unless `UV_THREADPOOL_SIZE` is
- * set. It takes effect only before the pool's first use: the server calls it first thing.
+ * Sizes libuv's thread pool to two threads more than the cores (at least libuv's four), unless
+ * `UV_THREADPOOL_SIZE` is set. It takes effect only before the pool's first use: the server calls
+ * it first thing.
  */
 export function sizeThreadPool(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): void {
   if (env.UV_THREADPOOL_SIZE === undefined) env.UV_THREADPOOL_SIZE = String(Math.max(LIBUV_DEFAULT, cores + 2));

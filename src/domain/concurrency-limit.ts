@@ -3,8 +3,8 @@
  * they are run under (a client's address for bcrypt). A freed slot goes to the key after the one
  * served last, round robin, and within a key to its oldest task, so one key with hundreds of tasks
  * waiting delays another key's task by at most one task per other waiting key, not by its queue.
- * Used to keep CPU-heavy work on libuv's threads (bcrypt) to one task per core, so the event loop
- * always has a core to run on.
+ * Used to bound the CPU-heavy work handed to libuv's threads (bcrypt) to what keeps them busy
+ * (`hashSlots()`), so a storm of it waits here, in turns, rather than in libuv's queue.
  */
 export class ConcurrencyLimit {
   private running = 0;

@@ -31,8 +31,8 @@ export class AuthService implements OnModuleInit {
   private readonly addressFailures: MinuteCounts;
   private readonly registrations: MinuteCounts;
   /**
-   * bcrypt runs on libuv's threads, at most `hashSlots()` hashes at once (one more than the cores,
-   * one fewer than the pool's threads; see `thread-pool.ts`). Waiting hashes take turns by
+   * bcrypt runs on libuv's threads, at most `hashSlots()` hashes handed to libuv at once (every
+   * thread of the pool and one more per core; see `thread-pool.ts`). Waiting hashes take turns by
    * address, so one address's hundreds of LOGINs cannot starve another address's one.
    */
   private readonly bcrypt = new ConcurrencyLimit(hashSlots());
