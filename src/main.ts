@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { Logger as NestLogger } from '@nestjs/common';
 import { constants } from 'node:os';
 import type { ChatServer } from './chat-server';
-import { sizeThreadPool } from './config/thread-pool';
+import { lowerPoolPriority, sizeThreadPool } from './config/thread-pool';
 import { launch, reloadConfiguration } from './launch';
 
 /** Nest's logger, loaded with the server's modules: loading it first would delay the start by its size. */
@@ -55,6 +55,7 @@ function reloader(server: ChatServer, argv: readonly string[], Logger: LoggerCla
 
 async function main(): Promise<void> {
   sizeThreadPool();
+  await lowerPoolPriority();
   let stop = stopStarting;
   let reload = reloadWhileStarting;
   const onSignal = (signal: NodeJS.Signals) => stop(signal);

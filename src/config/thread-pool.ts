@@ -1,4 +1,5 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, setPriority } from 'node:os';
+import { access, readdirSync } from 'node:fs';
 
 /** libuv's own default for its thread pool, which runs bcrypt and Node's file and DNS calls. */
 const LIBUV_DEFAULT = 4;
@@ -29,4 +30,60 @@ export function hashSlots(cores = availableParallelism(), poolSize = threadPoolS
  */
 export function sizeThreadPool(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): void {
   if (env.UV_THREADPOOL_SIZE === undefined) env.UV_THREADPOOL_SIZE = String(Math.max(LIBUV_DEFAULT, cores + 2));
+}
+
+/**
+ * The niceness of libuv's pool threads; the event loop keeps the process's own. bcrypt runs there,
+ * with more hashes than cores at once, and the event loop otherwise waited its turn for a core
+ * behind them: timers and sockets were served late. At 10 the kernel weighs the loop's claim to a
+ * core about nine times a pool thread's.
+ */
+export const POOL_NICENESS = 10;
+
+/** What `lowerPoolPriority` needs of the system; the default reads `/proc/self/task` and asks libuv. */
+export interface ThreadControl {
+  /** The ids of this process's threads; throws where there is no `/proc`. */
+  threads(): string[];
+  /** Runs a job on libuv's pool, which starts all of its threads before it runs the first. */
+  startPool(): Promise<void>;
+  setNiceness(threadId: number, niceness: number): void;
+}
+
+const systemThreads: ThreadControl = {
+  threads: () => readdirSync('/proc/self/task'),
+  startPool: () => new Promise((resolve) => access('/', () => resolve())),
+  setNiceness: (threadId, niceness) => setPriority(threadId, niceness),
+};
+
+/**
+ * Starts libuv's pool and gives its threads `POOL_NICENESS`; the rest of the process keeps its own.
+ * The pool's threads are the ones its start adds: if they are not `size` (the pool had started
+ * already, or another thread started meanwhile, or there is no `/proc`), nothing is changed; a
+ * thread whose niceness cannot be set keeps its own. On Linux a niceness set on a thread id is that
+ * thread's alone. Returns the threads lowered.
+ */
+export async function lowerPoolPriority(
+  control: ThreadControl = systemThreads,
+  size = threadPoolSize(),
+  niceness = POOL_NICENESS,
+): Promise<number> {
+  let before: Set<string>;
+  try {
+    before = new Set(control.threads());
+  } catch {
+    return 0;
+  }
+  await control.startPool();
+  const added = control.threads().filter((id) => !before.has(id));
+  if (added.length !== size) return 0;
+  let lowered = 0;
+  for (const id of added) {
+    try {
+      control.setNiceness(Number(id), niceness);
+      lowered++;
+    } catch {
+      // A system that refuses (a sandbox without setpriority) keeps the threads as they were.
+    }
+  }
+  return lowered;
 }

@@ -1,7 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { POOL_NICENESS } from '../../src/config/thread-pool';
 import { TEMPLATE_ENV } from './harness/databases';
 import { LineClient } from './harness/line-client';
 
@@ -128,6 +129,33 @@ describe('one embedded database folder, one server', () => {
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toContain(`${folder} is not empty and holds no embedded database`);
     expect(readdirSync(folder)).toEqual(['notes.txt']);
+  });
+});
+
+/** Each thread of a process and its niceness (`/proc/<pid>/task/<tid>/stat`, field 19). */
+function nicenessByThread(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // The fields after the command name, which is in parentheses: state is field 3, nice field 19.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    threads.set(Number(tid), Number(fields[16]));
+  }
+  return threads;
+}
+
+describe("libuv's pool", () => {
+  test('its threads, where bcrypt runs, have a lower priority than the event loop; the other threads keep theirs', async () => {
+    const server = start(migratedFolder());
+    await session(server, ['REGISTER carol pw', 'RESULT REGISTER 1'], ['LOGIN carol pw', 'RESULT LOGIN 1']);
+    const pid = server.child.pid as number;
+    const threads = nicenessByThread(pid);
+    const lowered = [...threads].filter(([, nice]) => nice === POOL_NICENESS).map(([tid]) => tid);
+    expect(threads.get(pid)).toBe(0);
+    expect(lowered).toHaveLength(Math.max(4, availableParallelism() + 2));
+    expect(lowered).not.toContain(pid);
+    expect([...threads.values()].filter((nice) => nice !== 0 && nice !== POOL_NICENESS)).toEqual([]);
+    await stop(server);
   });
 });
 

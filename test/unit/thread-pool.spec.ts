@@ -1,4 +1,11 @@
-import { hashSlots, sizeThreadPool, threadPoolSize } from '../../src/config/thread-pool';
+import {
+  hashSlots,
+  lowerPoolPriority,
+  POOL_NICENESS,
+  sizeThreadPool,
+  ThreadControl,
+  threadPoolSize,
+} from '../../src/config/thread-pool';
 
 describe('thread pool', () => {
   it("reads UV_THREADPOOL_SIZE, and libuv's default of 4 when it is unset or not a size", () => {
@@ -30,5 +37,64 @@ describe('thread pool', () => {
     const chosen: NodeJS.ProcessEnv = { UV_THREADPOOL_SIZE: '6' };
     sizeThreadPool(chosen, 16);
     expect(chosen.UV_THREADPOOL_SIZE).toBe('6');
+  });
+});
+
+describe("lowering the priority of libuv's pool", () => {
+  /** A process whose threads are `initial`, and `started` more once its pool starts. */
+  function fakeProcess(initial: string[], started: string[]) {
+    let threads = [...initial];
+    const niceness = new Map<number, number>();
+    const control: ThreadControl = {
+      threads: () => [...threads],
+      startPool: () => {
+        threads = [...threads, ...started];
+        return Promise.resolve();
+      },
+      setNiceness: (threadId, value) => niceness.set(threadId, value),
+    };
+    return { control, niceness };
+  }
+
+  it('gives the threads the pool starts, and only them, the pool niceness', async () => {
+    const { control, niceness } = fakeProcess(['100', '101', '102'], ['110', '111', '112', '113']);
+    await expect(lowerPoolPriority(control, 4)).resolves.toBe(4);
+    expect([...niceness]).toEqual([
+      [110, POOL_NICENESS],
+      [111, POOL_NICENESS],
+      [112, POOL_NICENESS],
+      [113, POOL_NICENESS],
+    ]);
+    expect(POOL_NICENESS).toBeGreaterThan(0);
+  });
+
+  it('changes nothing when the threads added are not the pool (it had started, or another thread started too)', async () => {
+    const none = fakeProcess(['100', '101'], []);
+    await expect(lowerPoolPriority(none.control, 4)).resolves.toBe(0);
+    expect(none.niceness.size).toBe(0);
+    const more = fakeProcess(['100'], ['110', '111', '112', '113', '114']);
+    await expect(lowerPoolPriority(more.control, 4)).resolves.toBe(0);
+    expect(more.niceness.size).toBe(0);
+  });
+
+  it('changes nothing where threads cannot be listed', async () => {
+    const setNiceness = jest.fn();
+    const control: ThreadControl = {
+      threads: () => {
+        throw new Error('ENOENT: /proc/self/task');
+      },
+      startPool: () => Promise.resolve(),
+      setNiceness,
+    };
+    await expect(lowerPoolPriority(control, 4)).resolves.toBe(0);
+    expect(setNiceness).not.toHaveBeenCalled();
+  });
+
+  it('goes on, and starts, when the system refuses to change a thread', async () => {
+    const { control } = fakeProcess(['100'], ['110', '111', '112', '113']);
+    control.setNiceness = (threadId) => {
+      if (threadId === 111) throw new Error('EPERM');
+    };
+    await expect(lowerPoolPriority(control, 4)).resolves.toBe(3);
   });
 });

@@ -1,0 +1,113 @@
+import { Command, CommandSyntax, SYNTAX_EXTRA } from '../../src/transport/command';
+import { LineContext } from '../../src/transport/line-context';
+import { LineServer } from '../../src/transport/line-server';
+import { Reply } from '../../src/transport/replies';
+import { Session, SESSION_CLOSED } from '../../src/transport/session';
+import { LineClient } from '../e2e/harness/line-client';
+import { LogCapture } from '../e2e/harness/log-capture';
+import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
+
+/** Client commands under way at once are bounded across connections; links never wait behind them. */
+describe('client commands handled at once', () => {
+  let server: LineServer;
+  const clients: LineClient[] = [];
+  /** HOLD commands under way, each released by its resolver. */
+  let holding: Array<() => void>;
+
+  function handle(verb: string, syntax: CommandSyntax, handler: (command: Command, context: LineContext) => unknown): void {
+    server.addHandler(verb, (command: Command, context: LineContext) => Promise.resolve(handler(command, context)), false, {
+      [SYNTAX_EXTRA]: syntax,
+    });
+  }
+
+  async function connect(name: string): Promise<LineClient> {
+    const client = await LineClient.connect(server.address().port, name);
+    clients.push(client);
+    return client;
+  }
+
+  beforeEach(async () => {
+    holding = [];
+    server = new LineServer(
+      {
+        ...TEST_CONNECTION_OPTIONS,
+        port: 0,
+        host: '127.0.0.1',
+        connectionsPerAddress: 100,
+        maxConnections: 100,
+        exemptLoopback: true,
+        shutdownGraceMs: 500,
+        clientCommandsAtOnce: 2,
+      },
+      new LogCapture().logger('warn'),
+    );
+    // HOLD <word>: answered when the test releases it.
+    handle('HOLD', { fields: ['word'], subject: 'word' }, (command) => {
+      return new Promise<Reply>((resolve) => holding.push(() => resolve(Reply.result('HOLD', true, command.subject))));
+    });
+    // ECHO <word>
+    handle('ECHO', { fields: ['word'], subject: 'word' }, (command) => Reply.result('ECHO', true, command.subject));
+    // BECOME-LINK: the connection is a server's link from now on.
+    handle('BECOME-LINK', { fields: [] }, (_command, context) => {
+      context.getSession().role = 'link';
+      return Reply.result('BECOME-LINK', true);
+    });
+    // PING, a link's verb
+    handle('PING', { fields: [], scope: 'link' }, () => Reply.result('PING', true));
+    server.addHandler(SESSION_CLOSED, (_session: Session) => Promise.resolve(), true);
+    await new Promise<void>((resolve, reject) =>
+      server.listen((error) => (error ? reject(new Error('listen failed', { cause: error })) : resolve())),
+    );
+  });
+
+  afterEach(async () => {
+    for (const release of holding.splice(0)) release();
+    for (const client of clients.splice(0)) client.close();
+    await server.close();
+  });
+
+  test('a command beyond the limit waits until one under way ends, then runs', async () => {
+    const [a, b, c] = [await connect('a'), await connect('b'), await connect('c')];
+    a.send('HOLD one');
+    b.send('HOLD two');
+    c.send('ECHO three');
+    await c.expectSilence(150);
+    expect(holding).toHaveLength(2);
+    holding[0]();
+    await a.expectLine('RESULT HOLD one 1');
+    await c.expectLine('RESULT ECHO three 1');
+    holding[1]();
+    await b.expectLine('RESULT HOLD two 1');
+  });
+
+  test('waiting commands start in the order they came', async () => {
+    const [a, b, c, d] = [await connect('a'), await connect('b'), await connect('c'), await connect('d')];
+    a.send('HOLD one');
+    b.send('HOLD two');
+    await b.expectSilence(50);
+    c.send('HOLD three');
+    await c.expectSilence(50);
+    d.send('HOLD four');
+    await d.expectSilence(100);
+    expect(holding).toHaveLength(2);
+    holding[0]();
+    await a.expectLine('RESULT HOLD one 1');
+    await d.expectSilence(100);
+    expect(holding).toHaveLength(3);
+    holding[2]();
+    await c.expectLine('RESULT HOLD three 1');
+  });
+
+  test("a link's lines do not wait behind clients' commands", async () => {
+    const link = await connect('link');
+    link.send('BECOME-LINK');
+    await link.expectLine('RESULT BECOME-LINK 1');
+    const [a, b] = [await connect('a'), await connect('b')];
+    a.send('HOLD one');
+    b.send('HOLD two');
+    await b.expectSilence(100);
+    expect(holding).toHaveLength(2);
+    link.send('PING');
+    await link.expectLine('RESULT PING 1');
+  });
+});
