@@ -5,7 +5,7 @@ import { Reply } from '../../src/transport/replies';
 import { Session, SESSION_CLOSED } from '../../src/transport/session';
 import { LineClient } from '../e2e/harness/line-client';
 import { LogCapture } from '../e2e/harness/log-capture';
-import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
+import { TEST_LINE_SERVER_OPTIONS } from './support/connection-options';
 
 /** Client commands under way at once are bounded across connections; links never wait behind them. */
 describe('client commands handled at once', () => {
@@ -28,19 +28,7 @@ describe('client commands handled at once', () => {
 
   beforeEach(async () => {
     holding = [];
-    server = new LineServer(
-      {
-        ...TEST_CONNECTION_OPTIONS,
-        port: 0,
-        host: '127.0.0.1',
-        connectionsPerAddress: 100,
-        maxConnections: 100,
-        exemptLoopback: true,
-        shutdownGraceMs: 500,
-        clientCommandsAtOnce: 2,
-      },
-      new LogCapture().logger('warn'),
-    );
+    server = new LineServer({ ...TEST_LINE_SERVER_OPTIONS, clientCommandsAtOnce: 2 }, new LogCapture().logger('warn'));
     // HOLD <word>: answered when the test releases it.
     handle('HOLD', { fields: ['word'], subject: 'word' }, (command) => {
       return new Promise<Reply>((resolve) => holding.push(() => resolve(Reply.result('HOLD', true, command.subject))));

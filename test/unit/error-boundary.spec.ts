@@ -16,7 +16,7 @@ import { Session, SESSION_CLOSED } from '../../src/transport/session';
 import { ErrorStage } from '../../src/transport/transport-status';
 import { LineClient } from '../e2e/harness/line-client';
 import { LEVEL, LogCapture, LogEntry } from '../e2e/harness/log-capture';
-import { TEST_CONNECTION_OPTIONS } from './support/connection-options';
+import { TEST_LINE_SERVER_OPTIONS } from './support/connection-options';
 
 const SHUTDOWN_WAIT_MS = 3000;
 
@@ -61,18 +61,7 @@ describe('the transport survives an error at every stage', () => {
     process.on('uncaughtException', onEscape);
     logs = new LogCapture();
     sessions = [];
-    server = new LineServer(
-      {
-        ...TEST_CONNECTION_OPTIONS,
-        port: 0,
-        host: '127.0.0.1',
-        connectionsPerAddress: 100,
-        maxConnections: 100,
-        exemptLoopback: true,
-        shutdownGraceMs: 500,
-      },
-      logs.logger('info'),
-    );
+    server = new LineServer(TEST_LINE_SERVER_OPTIONS, logs.logger('info'));
     echo = jest.fn((command: Command, context: LineContext) => {
       const session = context.getSession();
       if (!sessions.includes(session)) sessions.push(session);
