@@ -24,6 +24,12 @@ export interface CommandSyntax {
    * cut in two"). The handler then gets the whole line with `completes` set, and sends no reply.
    */
   readonly completable?: boolean;
+  /**
+   * Its handler waits only for bcrypt and the database (REGISTER, LOGIN): it takes one of a bounded
+   * number of places while it runs (`BOUNDED_COMMANDS_AT_ONCE`), so a storm of it keeps only that
+   * many under way. A command that may wait on a peer or on Redis for seconds must not be bounded.
+   */
+  readonly bounded?: boolean;
 }
 
 /** A parsed client command, the payload every command handler receives. */

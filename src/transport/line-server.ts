@@ -37,20 +37,20 @@ export interface LineServerOptions extends ConnectionOptions {
   readonly proxyHeaderTimeoutMs?: number;
   /** The port for clients speaking TLS, on `host`; unset, there is none (0 picks a free port). Needs a certificate. */
   readonly tlsPort?: number;
-  /** Client commands handled at once across all connections; `CLIENT_COMMANDS_AT_ONCE` when unset. */
-  readonly clientCommandsAtOnce?: number;
+  /** Bounded commands handled at once across all connections; `BOUNDED_COMMANDS_AT_ONCE` when unset. */
+  readonly boundedCommandsAtOnce?: number;
 }
 
 /**
- * Client commands handled at once, across every connection; the others wait, in the order they
- * came and in turns by client address. Thousands of clients sending at once (a reconnect storm)
- * otherwise all start at once: each keeps its command's state alive until the bcrypt thread or the
- * database gets to it, the young generation of the heap fills with it, and the collections that
- * follow stop the event loop for tens of milliseconds. Sixty-four keep bcrypt's threads and the
- * statement batches supplied; a command that waits on nothing (SAY, CHANNELS) holds its place for
- * microseconds.
+ * Commands whose syntax is `bounded` (REGISTER, LOGIN) handled at once, across every connection;
+ * the others wait, in the order they came and in turns by client address. Thousands of clients
+ * sending at once (a reconnect storm) otherwise all start at once: each keeps its command's state
+ * alive until bcrypt or the database gets to it, the young generation of the heap fills with it,
+ * and the collections that follow stop the event loop for tens of milliseconds. Sixty-four keep
+ * bcrypt's threads and the statement batches supplied. Commands that may wait on a peer or on
+ * Redis (a JOIN of a remote channel) are not bounded, so a slow peer cannot hold the places.
  */
-export const CLIENT_COMMANDS_AT_ONCE = 64;
+export const BOUNDED_COMMANDS_AT_ONCE = 64;
 
 export const DEFAULT_PROXY_HEADER_TIMEOUT_MS = 5000;
 
@@ -99,8 +99,8 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   private readonly awaitingHeader = new Set<Socket>();
   private readonly parser = new CommandParser((verb) => this.syntaxOf(verb));
   private readonly cutCommands = new CutCommands();
-  /** Client commands under way, across every connection; see `CLIENT_COMMANDS_AT_ONCE`. */
-  private readonly clientCommands: ConcurrencyLimit;
+  /** Bounded commands under way, across every connection; see `BOUNDED_COMMANDS_AT_ONCE`. */
+  private readonly boundedCommands: ConcurrencyLimit;
   private readonly commandCounts = new Map<string, OutcomeCounts>();
   private readonly internalErrors = new Map<ErrorStage, number>(ERROR_STAGES.map((stage) => [stage, 0]));
   /** Shared by every connection. */
@@ -134,7 +134,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
   ) {
     super();
     this.log = logger.child({ context: 'LineServer' });
-    this.clientCommands = new ConcurrencyLimit(options.clientCommandsAtOnce ?? CLIENT_COMMANDS_AT_ONCE);
+    this.boundedCommands = new ConcurrencyLimit(options.boundedCommandsAtOnce ?? BOUNDED_COMMANDS_AT_ONCE);
     this.proxyFrom = new Set((options.proxyProtocolFrom ?? []).map(plainAddress));
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
       this.taking(socket, () => this.accept(socket)),
@@ -400,17 +400,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
    * an unexpected error is logged and counted under that stage, the command gets its failure reply
    * if it has one, and the connection goes on with its next line.
    */
-  /**
-   * A client's command waits for one of `clientCommandsAtOnce` places, taken in turns by address; a
-   * server's lines never wait behind clients, as a client's command may be waiting for one of them
-   * (a JOIN of a remote channel for the peer's answer).
-   */
-  private dispatch(connection: Connection, frame: Frame): Promise<void> {
-    if (connection.role !== 'client') return this.handle(connection, frame);
-    return this.clientCommands.run(() => this.handle(connection, frame), connection.remoteAddress);
-  }
-
-  private async handle(connection: Connection, frame: Frame): Promise<void> {
+  private async dispatch(connection: Connection, frame: Frame): Promise<void> {
     const cut = this.cutCommands.take(connection);
     // A verb is known only on its own kind of connection: FED lines from a client are ignored.
     const accepts = (syntax: CommandSyntax) => (syntax.scope ?? 'client') === connection.role;
@@ -438,7 +428,9 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     let reply: Reply | undefined;
     try {
       const handler = this.messageHandlers.get(command.verb) as MessageHandler;
-      reply = await this.run(handler, command, connection);
+      reply = this.syntaxOf(command.verb)?.bounded
+        ? await this.boundedCommands.run(() => this.run(handler, command, connection), connection.remoteAddress)
+        : await this.run(handler, command, connection);
     } catch (error) {
       const expected = error instanceof Refusal;
       this.count(command.verb, expected ? 'failed' : 'error');

@@ -12,7 +12,7 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   // REGISTER <user> <password>; completable: a REGISTER cut in two by the idle flush gets its whole password.
-  @Verb('REGISTER', { fields: ['user', 'password'], completable: true })
+  @Verb('REGISTER', { fields: ['user', 'password'], completable: true, bounded: true })
   async register(@Payload() command: Credentials, @Ctx() context: LineContext): Promise<Reply | undefined> {
     const { user, password } = command.args;
     if (command.completes) {
@@ -23,7 +23,7 @@ export class AuthController {
   }
 
   // LOGIN <user> <password>
-  @Verb('LOGIN', { fields: ['user', 'password'] })
+  @Verb('LOGIN', { fields: ['user', 'password'], bounded: true })
   async login(@Payload() command: Credentials, @Ctx() context: LineContext): Promise<Reply> {
     const { user, password } = command.args;
     return resultOf(command, await this.auth.login(context.getSession(), user, password));
