@@ -55,7 +55,7 @@ function reloader(server: ChatServer, argv: readonly string[], Logger: LoggerCla
 
 async function main(): Promise<void> {
   sizeThreadPool();
-  await lowerPoolPriority();
+  lowerPoolPriority();
   let stop = stopStarting;
   let reload = reloadWhileStarting;
   const onSignal = (signal: NodeJS.Signals) => stop(signal);

@@ -44,14 +44,14 @@ export const POOL_NICENESS = 10;
 export interface ThreadControl {
   /** The ids of this process's threads; throws where there is no `/proc`. */
   threads(): string[];
-  /** Runs a job on libuv's pool, which starts all of its threads before it runs the first. */
-  startPool(): Promise<void>;
+  /** Queues a job on libuv's pool; its first job starts all of its threads before the call returns. */
+  startPool(): void;
   setNiceness(threadId: number, niceness: number): void;
 }
 
 const systemThreads: ThreadControl = {
   threads: () => readdirSync('/proc/self/task'),
-  startPool: () => new Promise((resolve) => access('/', () => resolve())),
+  startPool: () => access('/', () => undefined),
   setNiceness: (threadId, niceness) => setPriority(threadId, niceness),
 };
 
@@ -60,20 +60,21 @@ const systemThreads: ThreadControl = {
  * The pool's threads are the ones its start adds: if they are not `size` (the pool had started
  * already, or another thread started meanwhile, or there is no `/proc`), nothing is changed; a
  * thread whose niceness cannot be set keeps its own. On Linux a niceness set on a thread id is that
- * thread's alone. Returns the threads lowered.
+ * thread's alone. It does not wait for the job: libuv has made the threads when the call returns.
+ * Returns the threads lowered.
  */
-export async function lowerPoolPriority(
+export function lowerPoolPriority(
   control: ThreadControl = systemThreads,
   size = threadPoolSize(),
   niceness = POOL_NICENESS,
-): Promise<number> {
+): number {
   let before: Set<string>;
   try {
     before = new Set(control.threads());
   } catch {
     return 0;
   }
-  await control.startPool();
+  control.startPool();
   const added = control.threads().filter((id) => !before.has(id));
   if (added.length !== size) return 0;
   let lowered = 0;

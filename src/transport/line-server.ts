@@ -428,9 +428,7 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     let reply: Reply | undefined;
     try {
       const handler = this.messageHandlers.get(command.verb) as MessageHandler;
-      reply = this.syntaxOf(command.verb)?.bounded
-        ? await this.boundedCommands.run(() => this.run(handler, command, connection), connection.remoteAddress)
-        : await this.run(handler, command, connection);
+      reply = await this.run(handler, command, connection);
     } catch (error) {
       const expected = error instanceof Refusal;
       this.count(command.verb, expected ? 'failed' : 'error');
@@ -501,7 +499,13 @@ export class LineServer extends Server implements CustomTransportStrategy, LinkD
     counts[outcome]++;
   }
 
-  private async run(handler: MessageHandler, command: Command, connection: Connection): Promise<Reply | undefined> {
+  /** Runs a command's handler; a bounded command (REGISTER, LOGIN, a cut REGISTER's rest) first waits for a place. */
+  private run(handler: MessageHandler, command: Command, connection: Connection): Promise<Reply | undefined> {
+    if (!this.syntaxOf(command.verb)?.bounded) return this.callHandler(handler, command, connection);
+    return this.boundedCommands.run(() => this.callHandler(handler, command, connection), connection.remoteAddress);
+  }
+
+  private async callHandler(handler: MessageHandler, command: Command, connection: Connection): Promise<Reply | undefined> {
     const result: unknown = await handler(command, new LineContext([connection]));
     const reply = isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result;
     return (reply ?? undefined) as Reply | undefined;

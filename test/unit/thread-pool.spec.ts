@@ -49,16 +49,15 @@ describe("lowering the priority of libuv's pool", () => {
       threads: () => [...threads],
       startPool: () => {
         threads = [...threads, ...started];
-        return Promise.resolve();
       },
       setNiceness: (threadId, value) => niceness.set(threadId, value),
     };
     return { control, niceness };
   }
 
-  it('gives the threads the pool starts, and only them, the pool niceness', async () => {
+  it('gives the threads the pool starts, and only them, the pool niceness', () => {
     const { control, niceness } = fakeProcess(['100', '101', '102'], ['110', '111', '112', '113']);
-    await expect(lowerPoolPriority(control, 4)).resolves.toBe(4);
+    expect(lowerPoolPriority(control, 4)).toBe(4);
     expect([...niceness]).toEqual([
       [110, POOL_NICENESS],
       [111, POOL_NICENESS],
@@ -68,33 +67,33 @@ describe("lowering the priority of libuv's pool", () => {
     expect(POOL_NICENESS).toBeGreaterThan(0);
   });
 
-  it('changes nothing when the threads added are not the pool (it had started, or another thread started too)', async () => {
+  it('changes nothing when the threads added are not the pool (it had started, or another thread started too)', () => {
     const none = fakeProcess(['100', '101'], []);
-    await expect(lowerPoolPriority(none.control, 4)).resolves.toBe(0);
+    expect(lowerPoolPriority(none.control, 4)).toBe(0);
     expect(none.niceness.size).toBe(0);
     const more = fakeProcess(['100'], ['110', '111', '112', '113', '114']);
-    await expect(lowerPoolPriority(more.control, 4)).resolves.toBe(0);
+    expect(lowerPoolPriority(more.control, 4)).toBe(0);
     expect(more.niceness.size).toBe(0);
   });
 
-  it('changes nothing where threads cannot be listed', async () => {
+  it('changes nothing where threads cannot be listed', () => {
     const setNiceness = jest.fn();
     const control: ThreadControl = {
       threads: () => {
         throw new Error('ENOENT: /proc/self/task');
       },
-      startPool: () => Promise.resolve(),
+      startPool: () => undefined,
       setNiceness,
     };
-    await expect(lowerPoolPriority(control, 4)).resolves.toBe(0);
+    expect(lowerPoolPriority(control, 4)).toBe(0);
     expect(setNiceness).not.toHaveBeenCalled();
   });
 
-  it('goes on, and starts, when the system refuses to change a thread', async () => {
+  it('goes on, and starts, when the system refuses to change a thread', () => {
     const { control } = fakeProcess(['100'], ['110', '111', '112', '113']);
     control.setNiceness = (threadId) => {
       if (threadId === 111) throw new Error('EPERM');
     };
-    await expect(lowerPoolPriority(control, 4)).resolves.toBe(3);
+    expect(lowerPoolPriority(control, 4)).toBe(3);
   });
 });
