@@ -3,6 +3,7 @@ import { ConfigurationError } from './config/configuration-error';
 import { InformationShown, parseLaunchArguments } from './config/launch-arguments';
 import { loadSettings } from './config/load-settings';
 import { openEarly } from './database/embedded-database';
+import { discardPreparedThread } from './database/embedded-thread';
 import { plainFailure } from './database/plain-failure';
 import { startupTimes } from './startup-times';
 
@@ -32,6 +33,7 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   }
   // The embedded database starts in its thread while this one loads the server's modules.
   const { url, dataDir, templateDir } = settings.database;
+  if (url) void discardPreparedThread();
   const early = url ? undefined : openEarly(dataDir, templateDir);
   try {
     await early?.begun;

@@ -3,7 +3,8 @@ import type { Logger as NestLogger } from '@nestjs/common';
 import { constants } from 'node:os';
 import type { ChatServer } from './chat-server';
 import { lowerPoolPriority, sizeThreadPool } from './config/thread-pool';
-import { launch, reloadConfiguration } from './launch';
+import { prepareEmbeddedThread } from './database/embedded-thread';
+import type { reloadConfiguration as Reload } from './launch';
 
 /** Nest's logger, loaded with the server's modules: loading it first would delay the start by its size. */
 type LoggerClass = typeof NestLogger;
@@ -43,7 +44,12 @@ const reloadWhileStarting = (): void => {
 };
 
 /** Once it serves, SIGHUP reloads the configuration (one at a time; one that comes meanwhile follows). */
-function reloader(server: ChatServer, argv: readonly string[], Logger: LoggerClass): () => void {
+function reloader(
+  server: ChatServer,
+  argv: readonly string[],
+  Logger: LoggerClass,
+  reloadConfiguration: typeof Reload,
+): () => void {
   const log = new Logger('Configuration');
   let running: Promise<void> = Promise.resolve();
   return () => {
@@ -56,6 +62,9 @@ function reloader(server: ChatServer, argv: readonly string[], Logger: LoggerCla
 async function main(): Promise<void> {
   sizeThreadPool();
   lowerPoolPriority();
+  // Unless PostgreSQL is named already, the embedded database's thread starts first, and loads
+  // PostgreSQL's code on the other core while this one reads the configuration.
+  if (!process.env.DATABASE_URL) prepareEmbeddedThread();
   let stop = stopStarting;
   let reload = reloadWhileStarting;
   const onSignal = (signal: NodeJS.Signals) => stop(signal);
@@ -63,6 +72,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', () => reload());
 
+  const { launch, reloadConfiguration } = await import('./launch');
   const argv = process.argv.slice(2);
   const result = await launch(argv, process.env, {
     stdout: (text) => process.stdout.write(text),
@@ -71,7 +81,7 @@ async function main(): Promise<void> {
   if ('exitCode' in result) process.exit(result.exitCode);
   const { Logger } = await import('@nestjs/common');
   stop = stopServing(result.server, Logger);
-  reload = reloader(result.server, argv, Logger);
+  reload = reloader(result.server, argv, Logger, reloadConfiguration);
 }
 
 void main();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { z } from 'zod';
+import { safeParse } from 'valibot';
 import { ConfigurationError } from './configuration-error';
 import type { LaunchArguments } from './launch-arguments';
 import {
@@ -17,6 +17,7 @@ import {
   Settings,
   SettingsInput,
   settingsFileSchema,
+  UNKNOWN_KEYS,
 } from './settings';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -73,18 +74,18 @@ export function loadSettings(launch: LaunchArguments, env: Environment): Setting
     setAt(raw, key, coerce(value, kind));
     sources.set(key, `environment variable ${variable}`);
   }
-  const parsed = settingsFileSchema.safeParse(raw);
+  const parsed = safeParse(settingsFileSchema, raw);
   if (!parsed.success) {
-    const issue = innermost(parsed.error.issues[0]);
-    const key = issue.path.join('.');
-    if (issue.code === 'unrecognized_keys') {
-      const unknown = issue.keys.map((name) => (key ? `${key}.${name}` : name)).join(', ');
+    const issue = parsed.issues[0];
+    const key = (issue.path ?? []).map((item) => String(item.key)).join('.');
+    if (issue.message === UNKNOWN_KEYS && Array.isArray(issue.input)) {
+      const unknown = issue.input.map((name) => (key ? `${key}.${String(name)}` : String(name))).join(', ');
       throw new ConfigurationError(`${path}: unknown key ${unknown}`);
     }
     throw new ConfigurationError(`${sourceOf(key, sources) ?? path ?? 'configuration'}: ${key}: ${issue.message}`);
   }
   try {
-    return withDefaults(parsed.data, launch.port);
+    return withDefaults(parsed.output, launch.port);
   } catch (error) {
     if (!(error instanceof KeyProblem)) throw error;
     throw new ConfigurationError(`${sourceOf(error.key, sources) ?? path ?? 'configuration'}: ${error.key}: ${error.problem}`);
@@ -99,21 +100,6 @@ class KeyProblem extends Error {
   ) {
     super(`${key}: ${problem}`);
   }
-}
-
-type Issue = z.core.$ZodIssue;
-
-/**
- * A value that is one of several shapes (a peer: `<host>:<port>` or a mapping) is reported by the
- * shape it was written in, so the message names the key that is wrong inside it.
- */
-function innermost(issue: Issue): Issue {
-  // A union with a message of its own (acceptFrom's) says it best.
-  if (issue.code !== 'invalid_union' || issue.message !== 'Invalid input') return issue;
-  const branch = issue.errors.find((issues) => issues.length > 0 && issues[0].code !== 'invalid_type');
-  if (!branch) return issue;
-  const inner = innermost(branch[0]);
-  return { ...inner, path: [...issue.path, ...inner.path] };
 }
 
 /** The environment variable behind a key, or behind the list or section the key is inside. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { forbiddenInHostname, HOSTNAME_MAX } from '../domain/names';
 import { connectionCapFor, openFilesLimit } from './descriptor-limit';
 
@@ -167,26 +167,38 @@ export function parsePeer(text: string): PeerAddress | undefined {
 }
 
 const integer = (min: number, max: number) =>
-  z
-    .number({ error: (issue) => `expected an integer, got ${JSON.stringify(issue.input)}` })
-    .int({ error: (issue) => `expected an integer, got ${JSON.stringify(issue.input)}` })
-    .min(min, { error: (issue) => outOfRange(min, max, issue.input) })
-    .max(max, { error: (issue) => outOfRange(min, max, issue.input) });
+  v.pipe(
+    v.number((issue) => `expected an integer, got ${shown(issue.input)}`),
+    v.integer((issue) => `expected an integer, got ${shown(issue.input)}`),
+    v.minValue(min, (issue) => outOfRange(min, max, issue.input)),
+    v.maxValue(max, (issue) => outOfRange(min, max, issue.input)),
+  );
 
 function outOfRange(min: number, max: number, input: unknown): string {
-  return `must be from ${min} to ${max}, got ${JSON.stringify(input)}`;
+  return `must be from ${min} to ${max}, got ${shown(input)}`;
 }
 
-const text = z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
+/** A value as the configuration wrote it: text quoted, numbers (Infinity too) as they are. */
+const shown = (input: unknown) => (typeof input === 'number' ? String(input) : JSON.stringify(input));
 
-const hostname = text.superRefine((value, context) => {
+const text = v.pipe(v.string('expected a string'), v.minLength(1, 'must not be empty'));
+
+/** A text that `problem` finds nothing wrong with; otherwise its words are the message. */
+const textWithout = (problem: (value: string) => string | undefined) =>
+  v.pipe(
+    text,
+    v.check(
+      (value) => problem(value) === undefined,
+      (issue) => problem(issue.input) as string,
+    ),
+  );
+
+const hostname = textWithout((value) => {
   const forbidden = forbiddenInHostname(value);
   if (forbidden !== undefined) {
-    const message = `must not contain ${JSON.stringify(forbidden)} (whitespace, control characters, "@" and "," are not allowed)`;
-    context.addIssue({ code: 'custom', message });
-  } else if ([...value].length > HOSTNAME_MAX) {
-    context.addIssue({ code: 'custom', message: `must be at most ${HOSTNAME_MAX} characters` });
+    return `must not contain ${JSON.stringify(forbidden)} (whitespace, control characters, "@" and "," are not allowed)`;
   }
+  return [...value].length > HOSTNAME_MAX ? `must be at most ${HOSTNAME_MAX} characters` : undefined;
 });
 
 const URL_SHAPE = 'postgres://[user[:password]@]host[:port]/database';
@@ -195,10 +207,7 @@ const URL_SHAPE = 'postgres://[user[:password]@]host[:port]/database';
  * A PostgreSQL connection string as `pg` reads it, with a host (or a `host` parameter, for a Unix
  * socket). The value is never echoed: it may hold a password.
  */
-const databaseUrl = text.superRefine((value, context) => {
-  const problem = databaseUrlProblem(value);
-  if (problem) context.addIssue({ code: 'custom', message: problem });
-});
+const databaseUrl = textWithout(databaseUrlProblem);
 
 function databaseUrlProblem(value: string): string | undefined {
   let url: URL;
@@ -217,40 +226,41 @@ function databaseUrlProblem(value: string): string | undefined {
 const REDIS_URL_SHAPE = 'redis://[user[:password]@]host[:port][/db] or rediss://…';
 
 /** A Redis URL with a host; the value is never echoed: it may hold a password. */
-const redisUrl = text.superRefine((value, context) => {
-  let url: URL | undefined;
+const redisUrl = textWithout((value) => {
+  let url: URL;
   try {
     url = new URL(value);
   } catch {
-    context.addIssue({ code: 'custom', message: `not a URL: expected ${REDIS_URL_SHAPE}` });
-    return;
+    return `not a URL: expected ${REDIS_URL_SHAPE}`;
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    const scheme = JSON.stringify(url.protocol.slice(0, -1));
-    context.addIssue({ code: 'custom', message: `expected a redis:// or rediss:// URL, got the scheme ${scheme}` });
-  } else if (url.hostname === '') {
-    context.addIssue({ code: 'custom', message: `the URL has no host: expected ${REDIS_URL_SHAPE}` });
+    return `expected a redis:// or rediss:// URL, got the scheme ${JSON.stringify(url.protocol.slice(0, -1))}`;
   }
+  return url.hostname === '' ? `the URL has no host: expected ${REDIS_URL_SHAPE}` : undefined;
 });
 
 /** Letters, digits, `.`, `_` and `-`: safe in Redis keys, metric labels and log fields. */
-const instanceId = z
-  .string({ error: 'expected a string' })
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected 1 to 64 letters, digits, ".", "_" or "-"' });
+const instanceId = v.pipe(
+  v.string('expected a string'),
+  v.regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1 to 64 letters, digits, ".", "_" or "-"'),
+);
 
-const peerAddress = text.refine((value) => parsePeer(value) !== undefined, {
-  error: 'expected <host>:<port> with a port from 1 to 65535',
-});
+const PEER_ADDRESS = 'expected <host>:<port> with a port from 1 to 65535';
+
+const peerAddress = v.pipe(
+  text,
+  v.check((value) => parsePeer(value) !== undefined, PEER_ADDRESS),
+);
 
 /** A SHA-256 certificate fingerprint as 64 hex digits, with or without `:` between bytes. */
-const fingerprint = text.transform((value, context) => {
-  const normalized = normalizeFingerprint(value);
-  if (normalized === undefined) {
-    context.addIssue({ code: 'custom', message: 'expected a SHA-256 fingerprint: 64 hex digits, optionally separated by ":"' });
-    return z.NEVER;
-  }
-  return normalized;
-});
+const fingerprint = v.pipe(
+  text,
+  v.check(
+    (value) => normalizeFingerprint(value) !== undefined,
+    'expected a SHA-256 fingerprint: 64 hex digits, optionally separated by ":"',
+  ),
+  v.transform((value) => normalizeFingerprint(value) as string),
+);
 
 /** `AB:CD:…`, as Node reports `fingerprint256`; undefined when the text is not a SHA-256 fingerprint. */
 export function normalizeFingerprint(text: string): string | undefined {
@@ -262,81 +272,107 @@ export function normalizeFingerprint(text: string): string | undefined {
 /** Shortest shared secret: 16 characters (`openssl rand -hex 32` gives 64). */
 export const SECRET_MIN = 16;
 
-const secret = z
-  .string({ error: 'expected a string' })
-  .min(SECRET_MIN, { error: `must be at least ${SECRET_MIN} characters (openssl rand -hex 32 makes one)` })
-  .max(1024, { error: 'must be at most 1024 characters' });
+const secret = v.pipe(
+  v.string('expected a string'),
+  v.minLength(SECRET_MIN, `must be at least ${SECRET_MIN} characters (openssl rand -hex 32 makes one)`),
+  v.maxLength(1024, 'must be at most 1024 characters'),
+);
 
-/** A peer: `<host>:<port>`, or a mapping with its address and what it must prove. */
-const peer = z.union([
-  peerAddress,
-  z.strictObject({
+/** What a configuration section's unknown keys are reported as; the issue's input lists them. */
+export const UNKNOWN_KEYS = 'unknown key';
+
+/**
+ * A section of the configuration: the keys it may set, each optional. Every key it does not know
+ * is reported at once (one issue listing them), so typos do not pass silently.
+ */
+function section<const Entries extends v.ObjectEntries>(entries: Entries, expected = 'expected a mapping') {
+  // A key the section requires and that is missing is an issue of the section too, with a path.
+  const message = (issue: v.BaseIssue<unknown>) => (issue.path ? 'must be given' : expected);
+  return v.pipe(
+    v.looseObject(entries, message),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const unknown = Object.keys(dataset.value).filter((key) => !Object.hasOwn(entries, key));
+      if (unknown.length > 0) addIssue({ message: UNKNOWN_KEYS, input: unknown });
+    }),
+  );
+}
+
+const peerMapping = section(
+  {
     address: peerAddress,
-    hostname: hostname.optional(),
-    secret: secret.optional(),
-    secretFile: text.optional(),
-    tls: z.strictObject({ fingerprint }).optional(),
-    extensions: z.boolean({ error: 'expected true or false' }).optional(),
-  }),
-]);
+    hostname: v.optional(hostname),
+    secret: v.optional(secret),
+    secretFile: v.optional(text),
+    tls: v.optional(section({ fingerprint })),
+    extensions: v.optional(v.boolean('expected true or false')),
+  },
+  'expected <host>:<port> or a mapping with an address',
+);
+
+/**
+ * A peer: `<host>:<port>`, or a mapping with its address and what it must prove. A problem is
+ * reported in the form the peer was written in, so the message names the key that is wrong inside it.
+ */
+const peer = v.lazy((input) => (typeof input === 'string' ? peerAddress : peerMapping));
 
 /** Every key a configuration file may set; unknown keys are refused so typos do not pass silently. */
-export const settingsFileSchema = z.strictObject({
-  port: integer(0, 65535).optional(),
-  host: text.optional(),
-  hostname: hostname.optional(),
-  database: z
-    .strictObject({
-      url: databaseUrl.optional(),
-      dataDir: text.optional(),
-      templateDir: text.optional(),
-      connectRetries: integer(0, 100).optional(),
-      connectRetryDelayMs: integer(0, 60_000).optional(),
-      connectTimeoutMs: integer(100, 600_000).optional(),
-      statementTimeoutMs: integer(100, 3_600_000).optional(),
-    })
-    .optional(),
-  federation: z
-    .strictObject({
-      peers: z.array(peer, { error: 'expected a list of <host>:<port> or peer entries' }).optional(),
-      peersFile: text.optional(),
-      acceptFrom: z.union([z.literal('listed'), z.array(text)], { error: 'expected "listed" or a list of addresses' }).optional(),
-      requestTimeoutMs: integer(1, 600_000).optional(),
-    })
-    .optional(),
-  http: z.strictObject({ port: integer(0, 65535).optional(), host: text.optional() }).optional(),
-  limits: z
-    .strictObject({
-      maxLineBytes: integer(256, 1_048_576).optional(),
-      commandsPerSecond: integer(1, 1_000_000).optional(),
-      commandBurst: integer(1, 1_000_000).optional(),
-      maxQueuedCommands: integer(1, 1_000_000).optional(),
-      connectionsPerAddress: integer(1, 1_000_000).optional(),
-      maxConnections: integer(1, 10_000_000).optional(),
-      unauthenticatedIdleSeconds: integer(1, 86_400).optional(),
-      sendQueueBytes: integer(65_536, 1_073_741_824).optional(),
-      loginFailuresPerMinute: integer(1, 1_000_000).optional(),
-      loginFailuresPerAddressPerMinute: integer(1, 1_000_000).optional(),
-      registrationsPerMinute: integer(1, 1_000_000).optional(),
-      channelsPerPeer: integer(1, 1_000_000).optional(),
-      channelsPerUser: integer(1, 10_000_000).optional(),
-      maxChannels: integer(1, 10_000_000).optional(),
-      exemptLoopback: z.boolean({ error: 'expected true or false' }).optional(),
-    })
-    .optional(),
-  cluster: z
-    .strictObject({
-      redisUrl: redisUrl.optional(),
-      instanceId: instanceId.optional(),
-      leaseMs: integer(1000, 600_000).optional(),
-    })
-    .optional(),
-  proxyProtocol: z.strictObject({ from: z.array(text, { error: 'expected a list of addresses' }).optional() }).optional(),
-  tls: z.strictObject({ certFile: text.optional(), keyFile: text.optional(), port: integer(0, 65535).optional() }).optional(),
-  idleFlushMs: integer(0, 60_000).optional(),
-  bcryptCost: integer(4, 20).optional(),
-  logLevel: z.enum(['error', 'warn', 'info', 'debug'], { error: 'expected one of error, warn, info, debug' }).optional(),
-  logFormat: z.enum(['auto', 'json', 'pretty'], { error: 'expected one of auto, json, pretty' }).optional(),
+export const settingsFileSchema = section({
+  port: v.optional(integer(0, 65535)),
+  host: v.optional(text),
+  hostname: v.optional(hostname),
+  database: v.optional(
+    section({
+      url: v.optional(databaseUrl),
+      dataDir: v.optional(text),
+      templateDir: v.optional(text),
+      connectRetries: v.optional(integer(0, 100)),
+      connectRetryDelayMs: v.optional(integer(0, 60_000)),
+      connectTimeoutMs: v.optional(integer(100, 600_000)),
+      statementTimeoutMs: v.optional(integer(100, 3_600_000)),
+    }),
+  ),
+  federation: v.optional(
+    section({
+      peers: v.optional(v.array(peer, 'expected a list of <host>:<port> or peer entries')),
+      peersFile: v.optional(text),
+      acceptFrom: v.optional(v.union([v.literal('listed'), v.array(text)], 'expected "listed" or a list of addresses')),
+      requestTimeoutMs: v.optional(integer(1, 600_000)),
+    }),
+  ),
+  http: v.optional(section({ port: v.optional(integer(0, 65535)), host: v.optional(text) })),
+  limits: v.optional(
+    section({
+      maxLineBytes: v.optional(integer(256, 1_048_576)),
+      commandsPerSecond: v.optional(integer(1, 1_000_000)),
+      commandBurst: v.optional(integer(1, 1_000_000)),
+      maxQueuedCommands: v.optional(integer(1, 1_000_000)),
+      connectionsPerAddress: v.optional(integer(1, 1_000_000)),
+      maxConnections: v.optional(integer(1, 10_000_000)),
+      unauthenticatedIdleSeconds: v.optional(integer(1, 86_400)),
+      sendQueueBytes: v.optional(integer(65_536, 1_073_741_824)),
+      loginFailuresPerMinute: v.optional(integer(1, 1_000_000)),
+      loginFailuresPerAddressPerMinute: v.optional(integer(1, 1_000_000)),
+      registrationsPerMinute: v.optional(integer(1, 1_000_000)),
+      channelsPerPeer: v.optional(integer(1, 1_000_000)),
+      channelsPerUser: v.optional(integer(1, 10_000_000)),
+      maxChannels: v.optional(integer(1, 10_000_000)),
+      exemptLoopback: v.optional(v.boolean('expected true or false')),
+    }),
+  ),
+  cluster: v.optional(
+    section({
+      redisUrl: v.optional(redisUrl),
+      instanceId: v.optional(instanceId),
+      leaseMs: v.optional(integer(1000, 600_000)),
+    }),
+  ),
+  proxyProtocol: v.optional(section({ from: v.optional(v.array(text, 'expected a list of addresses')) })),
+  tls: v.optional(section({ certFile: v.optional(text), keyFile: v.optional(text), port: v.optional(integer(0, 65535)) })),
+  idleFlushMs: v.optional(integer(0, 60_000)),
+  bcryptCost: v.optional(integer(4, 20)),
+  logLevel: v.optional(v.picklist(['error', 'warn', 'info', 'debug'], 'expected one of error, warn, info, debug')),
+  logFormat: v.optional(v.picklist(['auto', 'json', 'pretty'], 'expected one of auto, json, pretty')),
 });
 
-export type SettingsInput = z.infer<typeof settingsFileSchema>;
+export type SettingsInput = v.InferOutput<typeof settingsFileSchema>;

@@ -2,7 +2,6 @@ import { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { DatabaseLog } from './database-log';
 import { MIGRATIONS } from './migrations';
-import { observedPg } from './observed-pg';
 import { pgliteDriver } from './pglite-driver';
 
 export interface DatabaseSettings {
@@ -52,13 +51,19 @@ export function databaseOptions(database: DatabaseSettings, log?: DatabaseLog): 
     return {
       ...common,
       url: database.url,
-      driver: observedPg({ server: postgresServer(database.url), connectionFailed }),
+      driver: loadObservedPg()({ server: postgresServer(database.url), connectionFailed }),
       ...(database.connectTimeoutMs === undefined ? {} : { connectTimeoutMS: database.connectTimeoutMs }),
       extra: statementBounds(database.statementTimeoutMs),
     };
   }
   const progress = log && ((message: string) => log.progress(message));
   return { ...common, driver: pgliteDriver(database.dataDir, progress, database.templateDir) };
+}
+
+/** `pg` is loaded only for PostgreSQL: an embedded start does without its 50 ms. */
+function loadObservedPg(): typeof import('./observed-pg').observedPg {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when PostgreSQL is configured
+  return (require('./observed-pg') as typeof import('./observed-pg')).observedPg;
 }
 
 /** The pool's `extra` options: each statement bounded on the server and, a little later, on the client. */

@@ -1,6 +1,7 @@
-import type { PGlite } from '@electric-sql/pglite';
+import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { PostgresCode } from './embedded-messages';
 
 /**
  * How a new embedded database is made: by copying a template, a database fresh from initdb kept
@@ -19,9 +20,17 @@ export type Built = 'template' | 'new template' | 'initdb';
 
 type PGliteClass = Pick<typeof PGlite, 'create'>;
 
+/**
+ * PGlite's options for the code the thread read ahead, if it could. The bundle stands in for a
+ * Blob: PGlite reads only its `arrayBuffer()`.
+ */
+export function codeOptions(code: PostgresCode | undefined): PGliteOptions {
+  return code ? { ...code, fsBundle: code.fsBundle as Blob } : {};
+}
+
 /** Runs initdb in `folder` (which PGlite creates) and closes the database. */
-async function initdb(PGlite: PGliteClass, folder: string): Promise<void> {
-  const database = await PGlite.create(folder);
+async function initdb(PGlite: PGliteClass, folder: string, code: PostgresCode | undefined): Promise<void> {
+  const database = await PGlite.create(folder, codeOptions(code));
   await database.close();
 }
 
@@ -50,12 +59,12 @@ function clearAbandoned(template: string): void {
  * place, so a template that exists is whole, and two first starts at once both end with one.
  * Its folder may not be writable (a read-only installation): then there is no template, and false.
  */
-async function makeTemplate(PGlite: PGliteClass, template: string): Promise<boolean> {
+async function makeTemplate(PGlite: PGliteClass, template: string, code: PostgresCode | undefined): Promise<boolean> {
   const aside = `${template}.${process.pid}.${Date.now()}`;
   try {
     mkdirSync(dirname(template), { recursive: true });
     clearAbandoned(template);
-    await initdb(PGlite, aside);
+    await initdb(PGlite, aside, code);
     renameSync(aside, template);
   } catch {
     try {
@@ -67,15 +76,18 @@ async function makeTemplate(PGlite: PGliteClass, template: string): Promise<bool
   return existsSync(join(template, 'PG_VERSION'));
 }
 
-/** Assembles a new database in `plan.building`, from the template when there is one. */
-export async function buildDatabase(PGlite: PGliteClass, plan: BuildPlan): Promise<Built> {
+/**
+ * Assembles a new database in `plan.building`, from the template when there is one. `code` is
+ * PostgreSQL's code when the thread has read it already.
+ */
+export async function buildDatabase(PGlite: PGliteClass, plan: BuildPlan, code?: PostgresCode): Promise<Built> {
   let built: Built = 'initdb';
   if (plan.template) {
     if (existsSync(join(plan.template, 'PG_VERSION'))) built = 'template';
-    else if (await makeTemplate(PGlite, plan.template)) built = 'new template';
+    else if (await makeTemplate(PGlite, plan.template, code)) built = 'new template';
   }
   rmSync(plan.building, { recursive: true, force: true });
-  if (built === 'initdb') await initdb(PGlite, plan.building);
+  if (built === 'initdb') await initdb(PGlite, plan.building, code);
   else cpSync(plan.template as string, plan.building, { recursive: true });
   return built;
 }

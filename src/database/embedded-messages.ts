@@ -26,15 +26,33 @@ export type Reply =
   | { readonly kind: 'done'; readonly id: number; readonly result?: QueryResult }
   | { readonly kind: 'failed'; readonly id?: number; readonly failure: Failure };
 
-/** What the database's thread is given at its start. */
+/** What the database's thread is given at its start, before it knows which folder it will open. */
 export interface ThreadOptions {
+  /** The module that exports `PGlite`: the package, or a stand-in in tests. */
+  readonly pglite: string;
+  /** PostgreSQL's WebAssembly and the bundle of files PGlite unpacks at its start, read ahead. */
+  readonly code: { readonly wasm: string; readonly initdb: string; readonly data: string };
+}
+
+/** The main thread's first message: the folder to open, once the configuration has named it. */
+export interface OpenRequest {
+  readonly kind: 'open';
   /** The data folder: it holds a database, or `build` says how to make one in it first. */
   readonly folder: string;
   readonly build?: BuildPlan;
   /** PostgreSQL settings added to PGlite's own (`-c name=value` pairs). */
   readonly startParams: readonly string[];
-  /** The module that exports `PGlite`: the package, or a stand-in in tests. */
-  readonly pglite: string;
+}
+
+/**
+ * PGlite's options for code it would otherwise read and compile at every start: PostgreSQL's and
+ * initdb's compiled `WebAssembly.Module`s (a type Node's declarations leave out), and the file
+ * bundle, of which PGlite reads only `arrayBuffer()`.
+ */
+export interface PostgresCode {
+  readonly pgliteWasmModule: object;
+  readonly initdbWasmModule: object;
+  readonly fsBundle: Pick<Blob, 'arrayBuffer'>;
 }
 
 /** An error or any other thrown value, as data. */

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BuildPlan, Built } from './embedded-build';
-import { fromFailure, QueryResult, Reply, Request, ThreadOptions } from './embedded-messages';
+import { fromFailure, OpenRequest, QueryResult, Reply, Request, ThreadOptions } from './embedded-messages';
 import { plainFailure } from './plain-failure';
 
 /**
@@ -27,8 +27,17 @@ export const START_PARAMS: readonly string[] = ['-c', 'shared_buffers=4MB', '-c'
  */
 const THREAD_HEAP = { maxYoungGenerationSizeMb: 2 };
 
-/** Which module the thread loads PGlite from; tests put a stand-in here. */
-export const threadModules = { pglite: require.resolve('@electric-sql/pglite') };
+/** PostgreSQL's WebAssembly and file bundle, in the PGlite package (not a stand-in's). */
+function postgresCode(): ThreadOptions['code'] {
+  const folder = dirname(require.resolve('@electric-sql/pglite'));
+  return { wasm: join(folder, 'pglite.wasm'), initdb: join(folder, 'initdb.wasm'), data: join(folder, 'pglite.data') };
+}
+
+/** Which module the thread loads PGlite from, and the code it reads ahead; tests put stand-ins here. */
+export const threadModules: { pglite: string; code: ThreadOptions['code'] } = {
+  pglite: require.resolve('@electric-sql/pglite'),
+  code: postgresCode(),
+};
 
 /** The thread's script: compiled JavaScript after a build, TypeScript under ts-node in tests. */
 function workerScript(): { file: string; execArgv: string[] } {
@@ -36,6 +45,47 @@ function workerScript(): { file: string; execArgv: string[] } {
     return { file: join(__dirname, 'embedded-worker.ts'), execArgv: ['--require', 'ts-node/register/transpile-only'] };
   }
   return { file: join(__dirname, 'embedded-worker.js'), execArgv: [] };
+}
+
+function startThread(): Worker {
+  const { file, execArgv } = workerScript();
+  const options: ThreadOptions = { pglite: threadModules.pglite, code: threadModules.code };
+  return new Worker(file, { workerData: options, execArgv, resourceLimits: THREAD_HEAP });
+}
+
+/** A thread started ahead, loading PostgreSQL's code, that the next open takes. */
+let prepared: Worker | undefined;
+
+/**
+ * Starts a thread ahead of the configuration: Node.js starts it, and it loads PGlite and compiles
+ * PostgreSQL's code, on another core while this one reads the configuration and loads the server's
+ * modules. The first `EmbeddedThread.open` takes it. Until then it does not keep the process alive.
+ */
+export function prepareEmbeddedThread(): void {
+  if (prepared) return;
+  const worker = startThread();
+  worker.unref();
+  const forget = () => {
+    if (prepared === worker) prepared = undefined;
+  };
+  worker.once('error', forget);
+  worker.once('exit', forget);
+  prepared = worker;
+}
+
+/** Ends the thread started ahead when no embedded database is wanted after all (PostgreSQL is configured). */
+export async function discardPreparedThread(): Promise<void> {
+  const worker = prepared;
+  prepared = undefined;
+  await worker?.terminate();
+}
+
+/** The thread started ahead, if it is still there, or a new one. */
+function takeThread(): Worker {
+  const worker = prepared ?? startThread();
+  prepared = undefined;
+  worker.ref();
+  return worker;
 }
 
 type Pending = { resolve: (result: QueryResult | undefined) => void; reject: (error: Error) => void };
@@ -72,9 +122,8 @@ export class EmbeddedThread {
    * `build` says when there is none yet; rejects with the reason it could not.
    */
   static open(folder: string, build?: BuildPlan): Promise<EmbeddedThread> {
-    const { file, execArgv } = workerScript();
-    const options: ThreadOptions = { folder, build, startParams: START_PARAMS, pglite: threadModules.pglite };
-    const worker = new Worker(file, { workerData: options, execArgv, resourceLimits: THREAD_HEAP });
+    const worker = takeThread();
+    const request: OpenRequest = { kind: 'open', folder, build, startParams: START_PARAMS };
     return new Promise((resolve, reject) => {
       const opening = (reply: Reply) => {
         if (reply.kind === 'open') {
@@ -98,6 +147,7 @@ export class EmbeddedThread {
       worker.on('message', opening);
       worker.on('error', fail);
       worker.on('exit', exited);
+      worker.postMessage(request);
     });
   }
 

@@ -1,10 +1,11 @@
 import type { PGlite, Results } from '@electric-sql/pglite';
+import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildDatabase, Built, moveIntoPlace } from './embedded-build';
+import { buildDatabase, Built, codeOptions, moveIntoPlace } from './embedded-build';
 import { garbageCollector, IdleCollection } from './idle-collection';
-import { QueryResult, Reply, Request, ThreadOptions, toFailure } from './embedded-messages';
+import { OpenRequest, PostgresCode, QueryResult, Reply, Request, ThreadOptions, toFailure } from './embedded-messages';
 
 /*
  * The embedded database's own thread: PGlite (PostgreSQL compiled to WebAssembly) runs each
@@ -69,32 +70,90 @@ const WARM_UP = [
  */
 const WASM_COMPILER = '--liftoff-only';
 
-async function serve(): Promise<void> {
-  const started = performance.now();
+/** PGlite and, when it could be read ahead, PostgreSQL's compiled code and files. */
+interface Loaded {
+  readonly PGlite: typeof import('@electric-sql/pglite').PGlite;
+  readonly code: PostgresCode | undefined;
+}
+
+/**
+ * Loads PGlite, compiles PostgreSQL's WebAssembly and reads the files PGlite unpacks at every start
+ * (its share folder, as one bundle), as soon as the thread starts: a thread started before the
+ * configuration is read does this while the main thread reads it. Code that cannot be read ahead is
+ * left to PGlite, which reads it itself.
+ */
+async function load(): Promise<Loaded> {
   setFlagsFromString(WASM_COMPILER);
-  let database: PGlite;
+  const [{ PGlite }, code] = await Promise.all([
+    import(options.pglite) as Promise<typeof import('@electric-sql/pglite')>,
+    readCode(options.code).catch(() => undefined),
+  ]);
+  return { PGlite, code };
+}
+
+/** The global WebAssembly, which Node's type declarations leave out. */
+const { WebAssembly: wasm } = globalThis as unknown as {
+  WebAssembly: { compile(bytes: Uint8Array): Promise<object> };
+};
+
+async function readCode(files: ThreadOptions['code']): Promise<PostgresCode> {
+  const [pglite, initdb, bundle] = await Promise.all([readFile(files.wasm), readFile(files.initdb), readFile(files.data)]);
+  const [pgliteWasmModule, initdbWasmModule] = await Promise.all([wasm.compile(pglite), wasm.compile(initdb)]);
+  // PGlite only asks the bundle for its bytes; a Blob would copy them twice more.
+  const whole = bundle.byteOffset === 0 && bundle.byteLength === bundle.buffer.byteLength;
+  const bytes = whole ? bundle.buffer : bundle.buffer.slice(bundle.byteOffset, bundle.byteOffset + bundle.byteLength);
+  return { pgliteWasmModule, initdbWasmModule, fsBundle: { arrayBuffer: () => Promise.resolve(bytes) } };
+}
+
+/** Builds the database if it must, opens it and warms it up; undefined when it could not (said to the main thread). */
+async function open(loading: Promise<Loaded>, request: OpenRequest): Promise<PGlite | undefined> {
+  const started = performance.now();
   let built: Built | undefined;
+  let database: PGlite;
   try {
-    const { PGlite } = (await import(options.pglite)) as typeof import('@electric-sql/pglite');
-    if (options.build) {
-      built = await buildDatabase(PGlite, options.build);
-      moveIntoPlace(options.build.building, options.folder);
+    const { PGlite, code } = await loading;
+    if (request.build) {
+      built = await buildDatabase(PGlite, request.build, code);
+      moveIntoPlace(request.build.building, request.folder);
     }
-    database = await PGlite.create(options.folder, { startParams: [...PGlite.defaultStartParams, ...options.startParams] });
+    database = await PGlite.create(request.folder, {
+      ...codeOptions(code),
+      startParams: [...PGlite.defaultStartParams, ...request.startParams],
+    });
     for (const statement of WARM_UP) await database.exec(statement);
   } catch (error) {
     send({ kind: 'failed', failure: toFailure(error) });
-    return;
+    return undefined;
   }
   send({ kind: 'open', startMs: performance.now() - started, built });
-  let queue = Promise.resolve();
+  return database;
+}
+
+/**
+ * The first message names the folder to open; every later one is a statement, answered in the
+ * order they came, once the database is open.
+ */
+function serve(): void {
+  const loading = load();
+  let database: Promise<PGlite | undefined> | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
   const idle = new IdleCollection(garbageCollector());
-  idle.opened();
-  port.on('message', (request: Request) => {
+  port.on('message', (message: OpenRequest | Request) => {
+    if (message.kind === 'open') {
+      database ??= open(loading, message).then((opened) => {
+        if (opened) idle.opened();
+        return opened;
+      });
+      queue = database;
+      return;
+    }
+    const request = message;
     idle.started();
     queue = queue.then(async () => {
+      const opened = await database;
       try {
-        send({ kind: 'done', id: request.id, result: await answer(database, request) });
+        if (!opened) throw new Error('the embedded database is not open');
+        send({ kind: 'done', id: request.id, result: await answer(opened, request) });
       } catch (error) {
         send({ kind: 'failed', id: request.id, failure: toFailure(error) });
       }
@@ -104,4 +163,4 @@ async function serve(): Promise<void> {
   });
 }
 
-void serve();
+serve();

@@ -2,12 +2,13 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromFailure, toFailure } from '../../src/database/embedded-messages';
-import { EmbeddedThread, threadModules } from '../../src/database/embedded-thread';
+import { discardPreparedThread, EmbeddedThread, prepareEmbeddedThread, threadModules } from '../../src/database/embedded-thread';
 import { errorCodeOf, isWriteFailure, plainFailure } from '../../src/database/plain-failure';
 
 // Global setup leaves a migrated embedded database; copying it starts faster than a fresh initdb.
 const TEMPLATE_ENV = 'CHAT_TEST_PGLITE_TEMPLATE';
 const REAL_PGLITE = threadModules.pglite;
+const REAL_CODE = threadModules.code;
 const dirs: string[] = [];
 const threads: EmbeddedThread[] = [];
 
@@ -115,5 +116,59 @@ describe('EmbeddedThread', () => {
     const thread = await open();
     await thread.close();
     await expect(thread.exec('SELECT 1')).rejects.toThrow('the embedded database is closed');
+  });
+});
+
+describe('a thread started ahead', () => {
+  afterEach(async () => {
+    threadModules.pglite = REAL_PGLITE;
+    threadModules.code = REAL_CODE;
+    await discardPreparedThread();
+  });
+
+  async function opening(): Promise<Error | undefined> {
+    let thread: EmbeddedThread;
+    try {
+      thread = await EmbeddedThread.open(dataDir());
+    } catch (error) {
+      return error as Error;
+    }
+    threads.push(thread);
+    await expect(thread.exec('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+    return undefined;
+  }
+
+  test('is the one the next open takes, with the modules it was started with', async () => {
+    threadModules.pglite = require.resolve('./support/full-disk-pglite');
+    prepareEmbeddedThread();
+    threadModules.pglite = REAL_PGLITE;
+    const failure = await opening();
+    expect(failure && plainFailure(failure)).toBe('no space left on device (ENOSPC)');
+    // Taken once: the open after it starts a thread of its own.
+    await expect(opening()).resolves.toBeUndefined();
+  });
+
+  test('opens the database with the code it read ahead', async () => {
+    prepareEmbeddedThread();
+    await expect(opening()).resolves.toBeUndefined();
+  });
+
+  test('whose code cannot be read ahead leaves the reading to PGlite', async () => {
+    const missing = join(tmpdir(), 'chat-thread-unit-missing');
+    threadModules.code = {
+      wasm: join(missing, 'pglite.wasm'),
+      initdb: join(missing, 'initdb.wasm'),
+      data: join(missing, 'pglite.data'),
+    };
+    prepareEmbeddedThread();
+    await expect(opening()).resolves.toBeUndefined();
+  });
+
+  test('discarded, is not taken: the next open starts its own', async () => {
+    threadModules.pglite = require.resolve('./support/full-disk-pglite');
+    prepareEmbeddedThread();
+    threadModules.pglite = REAL_PGLITE;
+    await discardPreparedThread();
+    await expect(opening()).resolves.toBeUndefined();
   });
 });

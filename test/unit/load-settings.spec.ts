@@ -458,6 +458,41 @@ describe('loadSettings', () => {
       );
     });
 
+    it("names every unknown key of a peer's mapping, inside the list", () => {
+      const path = file('federation:\n  peers:\n    - { address: "h.example:1", password: x, colour: y }\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: unknown key federation.peers.0.password, federation.peers.0.colour`,
+      );
+    });
+
+    it("names a peer mapping's missing address", () => {
+      const path = file('federation:\n  peers:\n    - { hostname: h.example }\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: federation.peers.0.address: must be given`,
+      );
+    });
+
+    it('refuses a peer that is neither <host>:<port> nor a mapping', () => {
+      const path = file('federation:\n  peers: [5]\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: federation.peers.0: expected <host>:<port> or a mapping with an address`,
+      );
+    });
+
+    it('refuses a section that is not a mapping', () => {
+      const path = file('limits: 5\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: limits: expected a mapping`,
+      );
+    });
+
+    it('shows an infinite number as it is', () => {
+      const path = file('idleFlushMs: .inf\n');
+      expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
+        `${path}: idleFlushMs: expected an integer, got Infinity`,
+      );
+    });
+
     it('refuses a string where an integer is expected', () => {
       const path = file('port: "4401"\n');
       expect(configurationError(() => loadSettings({ configurationPath: path }, {})).message).toBe(
