@@ -134,16 +134,19 @@ async function open(loading: Promise<Loaded>, request: OpenRequest): Promise<PGl
  * order they came, once the database is open.
  */
 function serve(): void {
-  const loading = load();
+  // Held only until the database opens: the code read ahead is not needed after it.
+  let loading: Promise<Loaded> | undefined = load();
   let database: Promise<PGlite | undefined> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const idle = new IdleCollection(garbageCollector());
   port.on('message', (message: OpenRequest | Request) => {
     if (message.kind === 'open') {
-      database ??= open(loading, message).then((opened) => {
+      if (!loading) return;
+      database = open(loading, message).then((opened) => {
         if (opened) idle.opened();
         return opened;
       });
+      loading = undefined;
       queue = database;
       return;
     }
