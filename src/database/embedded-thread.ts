@@ -105,7 +105,7 @@ export class EmbeddedThread {
 
   private constructor(
     private readonly worker: Worker,
-    /** How long the thread took to build (if it did) and open the database, module loading included. */
+    /** How long the thread took to build (if it did) and open the database, from the open request. */
     readonly startMs: number,
     /** How a new database was made; unset when the folder held one. */
     readonly built: Built | undefined,

@@ -136,6 +136,8 @@ async function open(loading: Promise<Loaded>, request: OpenRequest): Promise<PGl
 function serve(): void {
   // Held only until the database opens: the code read ahead is not needed after it.
   let loading: Promise<Loaded> | undefined = load();
+  // A failure to load is the open request's to report, whenever that comes.
+  loading.catch(() => undefined);
   let database: Promise<PGlite | undefined> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const idle = new IdleCollection(garbageCollector());

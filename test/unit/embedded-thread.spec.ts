@@ -164,6 +164,16 @@ describe('a thread started ahead', () => {
     await expect(opening()).resolves.toBeUndefined();
   });
 
+  test('that cannot load PGlite fails the open with the reason, whenever the open comes', async () => {
+    threadModules.pglite = join(tmpdir(), 'chat-thread-unit-missing', 'pglite.js');
+    prepareEmbeddedThread();
+    threadModules.pglite = REAL_PGLITE;
+    // Long enough for the import to fail first; the thread stays, and the open taking it hears why.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const failure = await opening();
+    expect(failure?.message).toContain('chat-thread-unit-missing');
+  });
+
   test('discarded, is not taken: the next open starts its own', async () => {
     threadModules.pglite = require.resolve('./support/full-disk-pglite');
     prepareEmbeddedThread();
