@@ -26,7 +26,7 @@ import type { WriteStrategy } from './reference-server';
 import { FloorInputs, floorTable, printFloorTable } from './floor-table';
 import { freePort, ServerProcess, startReferenceProcess } from './server-process';
 import { printStartup, startup, summarizeStartup } from './startup';
-import { median } from './median';
+import { inTurn, median } from './median';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
 const HEAP_SNAPSHOT_SIGNAL = 'SIGWINCH';
@@ -221,7 +221,7 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
   ];
   for (let run = 1; run <= options.runs; run++) {
     for (const size of options.sizes) {
-      for (const setup of setups) {
+      for (const setup of inTurn(setups, run)) {
         const { target, federation, database } = setup;
         const name = [target, federation, database].filter(Boolean).join(' ');
         const tag = `r${run}s${size}${(federation ?? target)[0]}${Date.now() % 100000}`;

@@ -1,4 +1,4 @@
-import { median } from '../../bench/median';
+import { inTurn, median } from '../../bench/median';
 
 describe('the bench median', () => {
   it('is the middle value of an odd count', () => {
@@ -19,5 +19,21 @@ describe('the bench median', () => {
 
   it('is NaN for no values', () => {
     expect(median([])).toBeNaN();
+  });
+});
+
+describe('the order of the targets in a run', () => {
+  it('starts one further along each run, so each target is first once in as many runs', () => {
+    const targets = ['embedded', 'postgres', 'reference'];
+    expect(inTurn(targets, 1)).toEqual(['embedded', 'postgres', 'reference']);
+    expect(inTurn(targets, 2)).toEqual(['postgres', 'reference', 'embedded']);
+    expect(inTurn(targets, 3)).toEqual(['reference', 'embedded', 'postgres']);
+    expect(inTurn(targets, 4)).toEqual(targets);
+    expect(targets).toEqual(['embedded', 'postgres', 'reference']);
+  });
+
+  it('keeps a single target, and no targets', () => {
+    expect(inTurn(['server'], 5)).toEqual(['server']);
+    expect(inTurn([], 2)).toEqual([]);
   });
 });
