@@ -31,7 +31,8 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     }
     throw error;
   }
-  // The embedded database starts in its thread while this one loads the server's modules.
+  // The embedded database opens in its thread (the one main started ahead, if it did) while this
+  // one loads the server's modules; on PostgreSQL a thread started ahead is not wanted.
   const { url, dataDir, templateDir } = settings.database;
   if (url) void discardPreparedThread();
   const early = url ? undefined : openEarly(dataDir, templateDir);
