@@ -11,9 +11,12 @@ RUN npm run build
 FROM node:20-bookworm-slim AS runtime
 # HTTP_HOST=0.0.0.0: a published port reaches only what listens beyond the container's loopback;
 # health and metrics are unauthenticated, so publish 9400 on a private address only.
-# MALLOC_ARENA_MAX=2: the threads share one malloc arena besides the main thread's (README, "Memory").
+# MALLOC_ARENA_MAX=2: the threads share one malloc arena besides the main thread's;
+# MALLOC_TRIM_THRESHOLD_=131072: malloc gives freed memory back as it does before its first large
+# free, not only once 18 MB are free (README, "Memory").
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
     PORT=4400 \
     HTTP_PORT=9400 \
     HTTP_HOST=0.0.0.0 \

@@ -12,10 +12,14 @@ const REFERENCE = join(ROOT, 'bench', 'reference-server.ts');
 const OUTPUT_KEPT = 64 * 1024;
 
 /**
- * glibc's malloc arenas, as `npm start` and the container image set them (README, "Memory"), for
- * the chat server and the reference alike; a value in this process's environment wins.
+ * glibc's malloc arenas and trim threshold, as `npm start` and the container image set them
+ * (README, "Memory"), for the chat server and the reference alike; a value in this process's
+ * environment wins.
  */
-const MALLOC_ENV = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+const MALLOC_ENV = {
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '131072',
+};
 
 /** A server in a child process, known once it has printed `listening on <address>:<port>`. */
 export interface ServerProcess {

@@ -5,6 +5,7 @@ import { loadSettings } from './config/load-settings';
 import { openEarly } from './database/embedded-database';
 import { discardPreparedThread } from './database/embedded-thread';
 import { plainFailure } from './database/plain-failure';
+import { withDeferredDateFormats } from './deferred-date-formats';
 import { startupTimes } from './startup-times';
 
 export interface LaunchOutput {
@@ -39,7 +40,7 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
   try {
     await early?.begun;
     const loading = performance.now();
-    const { startChatServer } = await import('./chat-server');
+    const { startChatServer } = await withDeferredDateFormats(() => import('./chat-server'));
     startupTimes.record('modules', loading);
     return { server: await startChatServer(settings, { startup: startupTimes }) };
   } catch (error) {

@@ -52,10 +52,13 @@ describe('Dockerfile', () => {
     expect(template).toBeLessThan(runtime.indexOf('USER node'));
   });
 
-  test('limits malloc to two arenas, as npm start does', () => {
+  test("sets malloc's arenas and trim threshold as npm start does", () => {
     expect(runtime).toMatch(/^ {4}MALLOC_ARENA_MAX=2 \\$/m);
+    expect(runtime).toMatch(/^ {4}MALLOC_TRIM_THRESHOLD_=131072 \\$/m);
     const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start;
-    expect(start).toContain('MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} node dist/main.js');
+    expect(start).toContain(
+      'MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-131072} node dist/main.js',
+    );
   });
 
   test('serves health on 9400 and checks it with the built-in health check script', () => {
