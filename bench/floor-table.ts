@@ -7,6 +7,8 @@ interface FanoutCell {
   readonly mode: string;
   readonly server: { readonly deliveriesPerSecond: number; readonly p99: number };
   readonly reference: { readonly deliveriesPerSecond: number; readonly p99: number };
+  /** The server's p99 over the reference's in the same run, median of the runs. */
+  readonly p99Ratio?: number;
 }
 interface LoginsCell {
   readonly bcryptCost: number;
@@ -82,7 +84,13 @@ export function floorTable(inputs: FloorInputs, databases: readonly BenchDatabas
     rows.push({
       measure: `p99 at ${fixed.mode}, 1,000 members, ms`,
       floor: String(fixed.reference.p99),
-      servers: each((database) => fanoutCell(database, 1000, 1, false)?.server.p99.toString()),
+      servers: each((database) => {
+        const cell = fanoutCell(database, 1000, 1, false);
+        if (!cell) return undefined;
+        const paired =
+          cell.p99Ratio === undefined || Number.isNaN(cell.p99Ratio) ? '' : ` (${cell.p99Ratio.toFixed(2)}× run by run)`;
+        return `${cell.server.p99}${paired}`;
+      }),
     });
   }
   const capacityOf = databases.map((database) => inputs.capacity?.[database]).find(Boolean);

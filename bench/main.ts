@@ -26,7 +26,7 @@ import type { WriteStrategy } from './reference-server';
 import { FloorInputs, floorTable, printFloorTable } from './floor-table';
 import { freePort, ServerProcess, startReferenceProcess } from './server-process';
 import { printStartup, startup, summarizeStartup } from './startup';
-import { inTurn, median } from './median';
+import { inTurn, median, medianOfRatios } from './median';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
 const HEAP_SNAPSHOT_SIGNAL = 'SIGWINCH';
@@ -262,6 +262,8 @@ interface FanoutSummary {
   server: { deliveriesPerSecond: number; p50: number; p99: number; p999: number; lost: number };
   reference: { deliveriesPerSecond: number; p50: number; p99: number; p999: number; lost: number };
   ratio: number;
+  /** The server's p99 over the reference's in the same run, median of the runs. */
+  p99Ratio: number;
   /** Federation scenario: FED… lines on the link per message said, by verb (median of runs). */
   linkLinesPerMessage?: Record<string, number>;
 }
@@ -280,6 +282,8 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
       };
     };
     const [members, senders, mode] = key.split('|');
+    const inCell = rows.filter((row) => `${row.members}|${row.senders}|${row.mode}` === key);
+    const p99Of = (target: Target) => (row: FanoutRow) => (row.target === target ? row.latencyMs.p99 : undefined);
     const server = cell('server');
     const reference = cell('reference');
     const linked = rows.filter((row) => `${row.members}|${row.senders}|${row.mode}` === key && row.linkLinesPerMessage);
@@ -291,6 +295,7 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
       server,
       reference,
       ratio: Math.round((server.deliveriesPerSecond / reference.deliveriesPerSecond) * 100) / 100,
+      p99Ratio: medianOfRatios(inCell, (row) => row.run, p99Of('server'), p99Of('reference')),
       ...(linked.length > 0 && {
         linkLinesPerMessage: Object.fromEntries(
           verbs.map((verb) => [verb, median(linked.map((row) => row.linkLinesPerMessage?.[verb] ?? 0))]),

@@ -21,3 +21,23 @@ export function inTurn<T>(items: readonly T[], run: number): T[] {
   const start = (run - 1) % Math.max(1, items.length);
   return [...items.slice(start), ...items.slice(0, start)];
 }
+
+/**
+ * The median over runs of `value`'s ratio to `base` measured in the same run, to two decimals;
+ * NaN when no run has both. What the machine had to spare in a run moves both figures alike, and the
+ * ratio leaves it out, where the medians of each, taken apart, keep it.
+ */
+export function medianOfRatios<T>(
+  rows: readonly T[],
+  runOf: (row: T) => number,
+  value: (row: T) => number | undefined,
+  base: (row: T) => number | undefined,
+): number {
+  const ratios = [...new Set(rows.map(runOf))].flatMap((run) => {
+    const inRun = rows.filter((row) => runOf(row) === run);
+    const over = inRun.map(value).find((figure) => figure !== undefined);
+    const under = inRun.map(base).find((figure) => figure !== undefined);
+    return over === undefined || under === undefined || under === 0 ? [] : [over / under];
+  });
+  return ratios.length === 0 ? Number.NaN : Math.round(median(ratios) * 100) / 100;
+}

@@ -1,4 +1,4 @@
-import { inTurn, median } from '../../bench/median';
+import { inTurn, median, medianOfRatios } from '../../bench/median';
 
 describe('the bench median', () => {
   it('is the middle value of an odd count', () => {
@@ -35,5 +35,44 @@ describe('the order of the targets in a run', () => {
   it('keeps a single target, and no targets', () => {
     expect(inTurn(['server'], 5)).toEqual(['server']);
     expect(inTurn([], 2)).toEqual([]);
+  });
+});
+
+describe('the median of ratios run by run', () => {
+  interface Row {
+    readonly run: number;
+    readonly target: 'server' | 'reference';
+    readonly p99: number;
+  }
+  const of = (target: Row['target']) => (row: Row) => (row.target === target ? row.p99 : undefined);
+  const ratio = (rows: Row[]) => medianOfRatios(rows, (row) => row.run, of('server'), of('reference'));
+
+  it('pairs each run with itself, where the medians of each apart would not', () => {
+    // A slow run slows both; the server is 10 % over the reference in every run.
+    const rows: Row[] = [
+      { run: 1, target: 'server', p99: 33 },
+      { run: 1, target: 'reference', p99: 30 },
+      { run: 2, target: 'reference', p99: 60 },
+      { run: 2, target: 'server', p99: 66 },
+      { run: 3, target: 'server', p99: 22 },
+      { run: 3, target: 'reference', p99: 20 },
+    ];
+    expect(ratio(rows)).toBe(1.1);
+    expect(ratio(rows.map((row) => (row.run === 2 && row.target === 'server' ? { ...row, p99: 30 } : row)))).toBe(1.1);
+    expect(
+      ratio(rows.map((row) => (row.run !== 1 && row.target === 'server' ? { ...row, p99: row.p99 / 1.1 / 1.1 } : row))),
+    ).toBe(0.91);
+  });
+
+  it('leaves out a run that lacks either figure, and is NaN with none', () => {
+    const rows: Row[] = [
+      { run: 1, target: 'server', p99: 40 },
+      { run: 1, target: 'reference', p99: 20 },
+      { run: 2, target: 'server', p99: 10 },
+      { run: 3, target: 'reference', p99: 10 },
+    ];
+    expect(ratio(rows)).toBe(2);
+    expect(ratio(rows.filter((row) => row.run !== 1))).toBeNaN();
+    expect(ratio([])).toBeNaN();
   });
 });
