@@ -269,10 +269,12 @@ interface FanoutSummary {
 }
 
 function summarize(rows: FanoutRow[]): FanoutSummary[] {
-  const keys = [...new Set(rows.map((row) => `${row.members}|${row.senders}|${row.mode}`))];
+  const keyOf = (row: FanoutRow) => `${row.members}|${row.senders}|${row.mode}`;
+  const keys = [...new Set(rows.map(keyOf))];
   return keys.map((key) => {
+    const inCell = rows.filter((row) => keyOf(row) === key);
     const cell = (target: Target) => {
-      const matching = rows.filter((row) => `${row.members}|${row.senders}|${row.mode}` === key && row.target === target);
+      const matching = inCell.filter((row) => row.target === target);
       return {
         deliveriesPerSecond: median(matching.map((row) => row.deliveriesPerSecond)),
         p50: median(matching.map((row) => row.latencyMs.p50)),
@@ -282,11 +284,10 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
       };
     };
     const [members, senders, mode] = key.split('|');
-    const inCell = rows.filter((row) => `${row.members}|${row.senders}|${row.mode}` === key);
     const p99Of = (target: Target) => (row: FanoutRow) => (row.target === target ? row.latencyMs.p99 : undefined);
     const server = cell('server');
     const reference = cell('reference');
-    const linked = rows.filter((row) => `${row.members}|${row.senders}|${row.mode}` === key && row.linkLinesPerMessage);
+    const linked = inCell.filter((row) => row.linkLinesPerMessage);
     const verbs = [...new Set(linked.flatMap((row) => Object.keys(row.linkLinesPerMessage ?? {})))].sort();
     return {
       members: Number(members),
