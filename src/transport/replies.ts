@@ -115,18 +115,22 @@ export interface EncodedLine {
   readonly bytes: number;
 }
 
-const encodedLines = new WeakMap<Reply, EncodedLine>();
+/** The reply encoded last, and its line: a fan-out hands the same reply to every member in turn. */
+let lastReply: Reply | undefined;
+let lastLine: EncodedLine | undefined;
 
 /**
- * A reply's line, serialized and measured once however many sessions it is sent to: a RECV fanned
- * out to a channel's members, or a FEDNEW to every peer, shares one string.
+ * A reply's line, serialized and measured once however many sessions it is sent to in a row: a
+ * RECV fanned out to a channel's members, or a FEDNEW to every peer, shares one string. Only the
+ * last reply is remembered. A cache of every reply (a WeakMap) cost a hash lookup per member, and
+ * its entries kept each message's line alive through the young generation's collections, so that
+ * they were copied and promoted.
  */
 export function encode(reply: Reply): EncodedLine {
-  let line = encodedLines.get(reply);
-  if (!line) {
-    const text = serialize(reply);
-    line = { text, bytes: Buffer.byteLength(text) };
-    encodedLines.set(reply, line);
-  }
+  if (reply === lastReply && lastLine) return lastLine;
+  const text = serialize(reply);
+  const line = { text, bytes: Buffer.byteLength(text) };
+  lastReply = reply;
+  lastLine = line;
   return line;
 }

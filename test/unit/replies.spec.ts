@@ -141,8 +141,18 @@ describe('encode', () => {
     expect(encode(Reply.recv('bob', 'alpha', 'héllo'))).toEqual({ text: 'RECV bob alpha héllo\n', bytes: 22 });
   });
 
-  it('encodes a reply once, however many times it is sent', () => {
+  it('encodes a reply once while it is sent to one session after another', () => {
     const reply = Reply.recv('bob', 'alpha', 'hi');
-    expect(encode(reply)).toBe(encode(reply));
+    const first = encode(reply);
+    for (let member = 0; member < 3; member++) expect(encode(reply)).toBe(first);
+  });
+
+  it('gives each reply its own line when replies are sent in turn', () => {
+    const hi = Reply.recv('bob', 'alpha', 'hi');
+    const bye = Reply.recv('ann', 'beta', 'bye');
+    expect(encode(hi).text).toBe('RECV bob alpha hi\n');
+    expect(encode(bye).text).toBe('RECV ann beta bye\n');
+    expect(encode(hi)).toEqual({ text: 'RECV bob alpha hi\n', bytes: 18 });
+    expect(encode(Reply.recv('bob', 'alpha', 'hi')).text).toBe('RECV bob alpha hi\n');
   });
 });
