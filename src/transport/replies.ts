@@ -122,9 +122,7 @@ let lastLine: EncodedLine | undefined;
 /**
  * A reply's line, serialized and measured once however many sessions it is sent to in a row: a
  * RECV fanned out to a channel's members, or a FEDNEW to every peer, shares one string. Only the
- * last reply is remembered. A cache of every reply (a WeakMap) cost a hash lookup per member, and
- * its entries kept each message's line alive through the young generation's collections, so that
- * they were copied and promoted.
+ * last reply is remembered: a cache of every reply (a WeakMap) cost a hash lookup per member.
  */
 export function encode(reply: Reply): EncodedLine {
   if (reply === lastReply && lastLine) return lastLine;
