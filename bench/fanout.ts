@@ -1,6 +1,5 @@
 import * as hdr from 'hdr-histogram-js';
-import { performance } from 'node:perf_hooks';
-import { BenchClient, connectMany } from './bench-client';
+import { BenchClient, connectMany, micros, StampHandler } from './bench-client';
 
 /** Members of one channel, the first `senders` of which talk. */
 export interface Room {
@@ -24,7 +23,6 @@ export interface FanoutResult {
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly p999: number };
 }
 
-const micros = () => Math.round(performance.now() * 1000);
 const DRAIN_QUIET_MS = 5000;
 
 /** `size` clients, each registered, logged in and joined to one fresh channel. */
@@ -77,19 +75,13 @@ export async function measureFanout(room: Room, senders: number, mode: FanoutMod
     members[index].send(`SAY ${channels[index]} ${index}.${sent++}.${micros()}\n`);
   };
 
-  const onLine = (line: string) => {
-    if (!line.startsWith('RECV ')) return;
-    const now = micros();
-    const stampAt = line.lastIndexOf(' ') + 1;
-    const timeAt = line.lastIndexOf('.') + 1;
-    const sequenceAt = line.indexOf('.', stampAt) + 1;
-    histogram.recordValue(Math.max(1, now - Number(line.slice(timeAt))));
+  const onStamp: StampHandler = (sender, sequence, saidAt, now) => {
+    histogram.recordValue(Math.max(1, now - saidAt));
     deliveries++;
     lastDelivery = now;
-    const sequence = Number(line.slice(sequenceAt, timeAt - 1));
-    if (++reached[sequence] === members.length && perSender > 0 && !stopped) say(Number(line.slice(stampAt, sequenceAt - 1)));
+    if (++reached[sequence] === members.length && perSender > 0 && !stopped) say(sender);
   };
-  for (const member of members) member.onLine = onLine;
+  for (const member of members) member.onStamp = onStamp;
 
   const started = micros();
   let pacer: NodeJS.Timeout | undefined;
@@ -117,7 +109,7 @@ export async function measureFanout(room: Room, senders: number, mode: FanoutMod
       quietSince = Date.now();
     }
   }
-  for (const member of members) member.onLine = undefined;
+  for (const member of members) member.onStamp = undefined;
   const seconds = (lastDelivery - started) / 1e6;
   const ms = (percentile: number) => Math.round(histogram.getValueAtPercentile(percentile) / 10) / 100;
   return {
