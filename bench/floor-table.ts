@@ -9,6 +9,8 @@ interface FanoutCell {
   readonly reference: { readonly deliveriesPerSecond: number; readonly p99: number };
   /** The server's p99 over the reference's in the same run, median of the runs. */
   readonly p99Ratio?: number;
+  /** The same ratio of each run. */
+  readonly p99RatiosByRun?: readonly number[];
 }
 interface LoginsCell {
   readonly bcryptCost: number;
@@ -87,9 +89,7 @@ export function floorTable(inputs: FloorInputs, databases: readonly BenchDatabas
       servers: each((database) => {
         const cell = fanoutCell(database, 1000, 1, false);
         if (!cell) return undefined;
-        const paired =
-          cell.p99Ratio === undefined || Number.isNaN(cell.p99Ratio) ? '' : ` (${cell.p99Ratio.toFixed(2)}× run by run)`;
-        return `${cell.server.p99}${paired}`;
+        return `${cell.server.p99}${pairedP99(cell)}`;
       }),
     });
   }
@@ -159,4 +159,19 @@ export function printFloorTable(rows: readonly FloorRow[], databases: readonly B
       cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  '),
     );
   }
+}
+
+/**
+ * The server's p99 against the floor's run by run: the median ratio, and with several runs their
+ * spread and how many were at or below the floor's, since a p99 moves far more between runs than
+ * between servers.
+ */
+function pairedP99(cell: FanoutCell): string {
+  if (cell.p99Ratio === undefined || Number.isNaN(cell.p99Ratio)) return '';
+  const runs = cell.p99RatiosByRun ?? [];
+  if (runs.length < 2) return ` (${cell.p99Ratio.toFixed(2)}× run by run)`;
+  const low = Math.min(...runs).toFixed(2);
+  const high = Math.max(...runs).toFixed(2);
+  const atOrBelow = runs.filter((ratio) => ratio <= 1).length;
+  return ` (${cell.p99Ratio.toFixed(2)}× run by run, runs ${low}–${high}, at or below the floor's in ${atOrBelow} of ${runs.length})`;
 }

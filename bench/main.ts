@@ -26,7 +26,7 @@ import type { WriteStrategy } from './reference-server';
 import { FloorInputs, floorTable, printFloorTable } from './floor-table';
 import { freePort, ServerProcess, startReferenceProcess } from './server-process';
 import { printStartup, startup, summarizeStartup } from './startup';
-import { inTurn, median, medianOfRatios } from './median';
+import { inTurn, median, medianOfRatios, ratiosByRun } from './median';
 
 const REPORT = join(__dirname, '..', 'reports', 'bench.json');
 const HEAP_SNAPSHOT_SIGNAL = 'SIGWINCH';
@@ -264,6 +264,8 @@ interface FanoutSummary {
   ratio: number;
   /** The server's p99 over the reference's in the same run, median of the runs. */
   p99Ratio: number;
+  /** The same ratio of each run, in run order: how far the runs spread, and in how many the server was at or below the floor. */
+  p99RatiosByRun: number[];
   /** Federation scenario: FED… lines on the link per message said, by verb (median of runs). */
   linkLinesPerMessage?: Record<string, number>;
 }
@@ -297,6 +299,7 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
       reference,
       ratio: Math.round((server.deliveriesPerSecond / reference.deliveriesPerSecond) * 100) / 100,
       p99Ratio: medianOfRatios(inCell, (row) => row.run, p99Of('server'), p99Of('reference')),
+      p99RatiosByRun: ratiosByRun(inCell, (row) => row.run, p99Of('server'), p99Of('reference')),
       ...(linked.length > 0 && {
         linkLinesPerMessage: Object.fromEntries(
           verbs.map((verb) => [verb, median(linked.map((row) => row.linkLinesPerMessage?.[verb] ?? 0))]),

@@ -22,6 +22,31 @@ export function inTurn<T>(items: readonly T[], run: number): T[] {
   return [...items.slice(start), ...items.slice(0, start)];
 }
 
+/** `value`'s ratio to `base` in each run that has both, in the order the runs first appear in `rows`. */
+function rawRatiosByRun<T>(
+  rows: readonly T[],
+  runOf: (row: T) => number,
+  value: (row: T) => number | undefined,
+  base: (row: T) => number | undefined,
+): number[] {
+  return [...new Set(rows.map(runOf))].flatMap((run) => {
+    const inRun = rows.filter((row) => runOf(row) === run);
+    const over = inRun.map(value).find((figure) => figure !== undefined);
+    const under = inRun.map(base).find((figure) => figure !== undefined);
+    return over === undefined || under === undefined || under === 0 ? [] : [over / under];
+  });
+}
+
+/** `value`'s ratio to `base` measured in the same run, one per run that has both, in run order, to two decimals. */
+export function ratiosByRun<T>(
+  rows: readonly T[],
+  runOf: (row: T) => number,
+  value: (row: T) => number | undefined,
+  base: (row: T) => number | undefined,
+): number[] {
+  return rawRatiosByRun(rows, runOf, value, base).map((ratio) => Math.round(ratio * 100) / 100);
+}
+
 /**
  * The median over runs of `value`'s ratio to `base` measured in the same run, to two decimals;
  * NaN when no run has both. What the machine had to spare in a run moves both figures alike, and the
@@ -33,11 +58,6 @@ export function medianOfRatios<T>(
   value: (row: T) => number | undefined,
   base: (row: T) => number | undefined,
 ): number {
-  const ratios = [...new Set(rows.map(runOf))].flatMap((run) => {
-    const inRun = rows.filter((row) => runOf(row) === run);
-    const over = inRun.map(value).find((figure) => figure !== undefined);
-    const under = inRun.map(base).find((figure) => figure !== undefined);
-    return over === undefined || under === undefined || under === 0 ? [] : [over / under];
-  });
+  const ratios = rawRatiosByRun(rows, runOf, value, base);
   return ratios.length === 0 ? Number.NaN : Math.round(median(ratios) * 100) / 100;
 }

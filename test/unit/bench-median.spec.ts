@@ -1,4 +1,4 @@
-import { inTurn, median, medianOfRatios } from '../../bench/median';
+import { inTurn, median, medianOfRatios, ratiosByRun } from '../../bench/median';
 
 describe('the bench median', () => {
   it('is the middle value of an odd count', () => {
@@ -74,5 +74,25 @@ describe('the median of ratios run by run', () => {
     expect(ratio(rows)).toBe(2);
     expect(ratio(rows.filter((row) => row.run !== 1))).toBeNaN();
     expect(ratio([])).toBeNaN();
+  });
+});
+
+describe('the ratios of each run', () => {
+  interface Row {
+    readonly run: number;
+    readonly target: 'server' | 'reference';
+    readonly p99: number;
+  }
+  const of = (target: Row['target']) => (row: Row) => (row.target === target ? row.p99 : undefined);
+
+  it('are one per run with both figures, in run order, to two decimals', () => {
+    const rows: Row[] = [
+      { run: 2, target: 'reference', p99: 9 },
+      { run: 2, target: 'server', p99: 10 },
+      { run: 1, target: 'server', p99: 5 },
+      { run: 1, target: 'reference', p99: 10 },
+      { run: 3, target: 'server', p99: 7 },
+    ];
+    expect(ratiosByRun(rows, (row) => row.run, of('server'), of('reference'))).toEqual([1.11, 0.5]);
   });
 });
