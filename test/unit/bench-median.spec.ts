@@ -38,13 +38,15 @@ describe('the order of the targets in a run', () => {
   });
 });
 
+/** A p99 of one target in one run, as the fan-out rows carry it. */
+interface Row {
+  readonly run: number;
+  readonly target: 'server' | 'reference';
+  readonly p99: number;
+}
+const of = (target: Row['target']) => (row: Row) => (row.target === target ? row.p99 : undefined);
+
 describe('the median of ratios run by run', () => {
-  interface Row {
-    readonly run: number;
-    readonly target: 'server' | 'reference';
-    readonly p99: number;
-  }
-  const of = (target: Row['target']) => (row: Row) => (row.target === target ? row.p99 : undefined);
   const ratio = (rows: Row[]) => medianOfRatios(rows, (row) => row.run, of('server'), of('reference'));
 
   it('pairs each run with itself, where the medians of each apart would not', () => {
@@ -78,21 +80,28 @@ describe('the median of ratios run by run', () => {
 });
 
 describe('the ratios of each run', () => {
-  interface Row {
-    readonly run: number;
-    readonly target: 'server' | 'reference';
-    readonly p99: number;
-  }
-  const of = (target: Row['target']) => (row: Row) => (row.target === target ? row.p99 : undefined);
+  const byRun = (rows: Row[]) => ratiosByRun(rows, (row) => row.run, of('server'), of('reference'));
+  /** Rows from `[run, server's p99, reference's p99]`, both targets of a run given together. */
+  const runs = (figures: number[][]): Row[] =>
+    figures.flatMap(([run, server, reference]) => [
+      { run, target: 'server', p99: server },
+      { run, target: 'reference', p99: reference },
+    ]);
 
-  it('are one per run with both figures, in run order, to two decimals', () => {
-    const rows: Row[] = [
-      { run: 2, target: 'reference', p99: 9 },
-      { run: 2, target: 'server', p99: 10 },
-      { run: 1, target: 'server', p99: 5 },
-      { run: 1, target: 'reference', p99: 10 },
-      { run: 3, target: 'server', p99: 7 },
-    ];
-    expect(ratiosByRun(rows, (row) => row.run, of('server'), of('reference'))).toEqual([1.11, 0.5]);
+  it('are one per run, in the order the runs first appear, to two decimals', () => {
+    expect(
+      byRun(
+        runs([
+          [2, 10, 9],
+          [1, 5, 10],
+        ]),
+      ),
+    ).toEqual([1.11, 0.5]);
+  });
+
+  it('leave out a run that lacks either figure', () => {
+    const rows = runs([[1, 30, 20]]).concat({ run: 2, target: 'server', p99: 7 });
+    expect(byRun(rows)).toEqual([1.5]);
+    expect(byRun([])).toEqual([]);
   });
 });
