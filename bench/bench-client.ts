@@ -99,8 +99,16 @@ export class BenchClient {
   }
 
   private received(buffer: Buffer, length: number): void {
-    if (this.onStamp && this.pending === '') this.readStamps(buffer, length, this.onStamp);
-    else this.onData(buffer.toString('latin1', 0, length));
+    if (!this.onStamp) {
+      this.onData(buffer.toString('latin1', 0, length));
+    } else if (this.pending === '') {
+      this.readStamps(buffer, length, this.onStamp);
+    } else {
+      // The rare read that finishes a cut line: the two parts joined into one buffer of their own.
+      const joined = Buffer.concat([Buffer.from(this.pending, 'latin1'), buffer.subarray(0, length)]);
+      this.pending = '';
+      this.readStamps(joined, joined.length, this.onStamp);
+    }
   }
 
   /**
@@ -125,12 +133,7 @@ export class BenchClient {
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
       const line = text.slice(start, end);
       start = end + 1;
-      if (this.onStamp) {
-        if (line.startsWith('RECV ')) {
-          const bytes = Buffer.from(line, 'latin1');
-          readStamp(bytes, 0, bytes.length, micros(), this.onStamp);
-        }
-      } else if (this.onLine) this.onLine(line);
+      if (this.onLine) this.onLine(line);
       else this.lines.push(line);
     }
     this.pending = text.slice(start);
@@ -142,15 +145,12 @@ export class BenchClient {
   }
 }
 
+const RECV = Buffer.from('RECV ', 'latin1');
+
 /** True when the line at `start` begins with `RECV `. */
 function isRecv(bytes: Uint8Array, start: number): boolean {
-  return (
-    bytes[start] === 82 &&
-    bytes[start + 1] === 69 &&
-    bytes[start + 2] === 67 &&
-    bytes[start + 3] === 86 &&
-    bytes[start + 4] === SPACE
-  );
+  for (let offset = 0; offset < RECV.length; offset++) if (bytes[start + offset] !== RECV[offset]) return false;
+  return true;
 }
 
 /** Where the digits read last by `digitsBefore` began. */
