@@ -65,6 +65,45 @@ describe('Connection writes', () => {
     expect(serverSide.bytesWritten).toBe(2 * Buffer.byteLength(line));
   });
 
+  it('writes lines queued while a turn is being written in a turn of their own, and every turn after', async () => {
+    const pairs = await Promise.all([openSocketPair(), openSocketPair(), openSocketPair()]);
+    try {
+      const [b, c, d] = pairs.map(
+        (other, index) =>
+          new Connection(`o${index}`, other.serverSide, TEST_CONNECTION_OPTIONS, {
+            dispatch: async () => undefined,
+            closed: async () => undefined,
+          }),
+      );
+      const [writeB, writeC, writeD] = pairs.map((other) => jest.spyOn(other.serverSide, 'write'));
+      const writeOwn = serverSide.write.bind(serverSide);
+      const write = jest.spyOn(serverSide, 'write').mockImplementationOnce((text: string | Uint8Array) => {
+        c.deliver('RESULT LOGIN 1\n');
+        d.deliver('RESULT LOGIN 1\n');
+        return writeOwn(text);
+      });
+      connection.deliver('RESULT SAY 0\n');
+      b.deliver('RESULT SAY 0\n');
+      await nextTurn();
+      expect(write).toHaveBeenCalledTimes(1);
+      expect(writeB).toHaveBeenCalledWith('RESULT SAY 0\n');
+      expect(writeC).not.toHaveBeenCalled();
+      expect(writeD).not.toHaveBeenCalled();
+      await nextTurn();
+      expect(writeC).toHaveBeenCalledWith('RESULT LOGIN 1\n');
+      expect(writeD).toHaveBeenCalledWith('RESULT LOGIN 1\n');
+      for (let turn = 0; turn < 3; turn++) {
+        for (const member of [connection, b, c, d]) member.deliver(`RECV bob room ${turn}\n`);
+        await nextTurn();
+        for (const spy of [write, writeB, writeC, writeD]) expect(spy).toHaveBeenLastCalledWith(`RECV bob room ${turn}\n`);
+      }
+      for (const spy of [write, writeB, writeC, writeD]) expect(spy).toHaveBeenCalledTimes(4);
+      expect(await received(13 + 3 * 16)).toBe('RESULT SAY 0\nRECV bob room 0\nRECV bob room 1\nRECV bob room 2\n');
+    } finally {
+      await Promise.all(pairs.map((other) => other.close()));
+    }
+  });
+
   it('does not count a large burst of one turn against a reader that keeps up', async () => {
     const line = `RECV bob room ${'x'.repeat(8000)}\n`;
     for (let index = 0; index < 12; index++) connection.deliver(line);
