@@ -61,16 +61,8 @@ function socketError(this: OwnedSocket, error: NodeJS.ErrnoException): void {
  * call. Joining strings costs V8 a pointer per line (it flattens the result once, as the socket
  * encodes it), where joining buffers cost an allocation and a copy of every line for every
  * connection: a RECV to 1,000 members was 1,000 buffers a turn.
- *
- * The connections with lines this turn are kept in one of two lists that take turns, each keeping
- * its room from turn to turn: a turn with a RECV to 1,000 members allocates no list of them (a
- * fresh list would be copied as it grew, about three times over). A line queued while a list is
- * being flushed goes on the other and is written in a turn of its own. A flushed entry is cleared
- * as it is written, so a list holds no connection after its turn.
  */
-let withLines: Array<Connection | undefined> = [];
-let queuedConnections = 0;
-let spareLines: Array<Connection | undefined> = [];
+const withLines: Connection[] = [];
 
 /**
  * The states a connection is in, as bits of one number: an idle connection is held by the
@@ -256,8 +248,7 @@ export class Connection implements Session {
         this.waitingBeforeTurn = this.socket.writableLength;
         this.turnBytes = bytes;
         this.turnText = line;
-        if (queuedConnections === 0) setImmediate(Connection.flushTurn);
-        withLines[queuedConnections++] = this;
+        if (withLines.push(this) === 1) setImmediate(Connection.flushTurn);
       } else {
         this.turnText += line;
         this.turnBytes += bytes;
@@ -269,20 +260,13 @@ export class Connection implements Session {
 
   /** Flushes every connection with lines this turn; one that fails is closed, and the others still flush. */
   private static flushTurn(this: void): void {
-    const flushing = withLines;
-    const count = queuedConnections;
-    withLines = spareLines;
-    queuedConnections = 0;
-    for (let index = 0; index < count; index++) {
-      const connection = flushing[index] as Connection;
-      flushing[index] = undefined;
+    for (const connection of withLines.splice(0)) {
       try {
         connection.flush();
       } catch (error) {
         connection.fail('flush', error);
       }
     }
-    spareLines = flushing;
   }
 
   /** Sends the lines this turn queued. */
