@@ -3,6 +3,7 @@ import type { Logger as NestLogger } from '@nestjs/common';
 import { constants } from 'node:os';
 import type { ChatServer } from './chat-server';
 import { lowerPoolPriority, sizeThreadPool } from './config/thread-pool';
+import { keepCommandObjectsYoung } from './config/young-generation';
 import { prepareEmbeddedThread } from './database/embedded-thread';
 import type { reloadConfiguration as Reload } from './launch';
 
@@ -60,6 +61,7 @@ function reloader(
 }
 
 async function main(): Promise<void> {
+  keepCommandObjectsYoung();
   sizeThreadPool();
   lowerPoolPriority();
   // Unless PostgreSQL is named already, the embedded database's thread starts first, and loads
