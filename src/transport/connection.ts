@@ -80,6 +80,10 @@ const READING_PAUSED = 1 << 5;
 const OVER_LIMIT = 1 << 6;
 /** The peer has sent an LF: from then on its partial lines are never flushed early. */
 const LINE_CLIENT = 1 << 7;
+/** The server ended its side of the socket or destroyed it. */
+const OUTPUT_ENDED = 1 << 8;
+/** Nothing more is written: asked before every write instead of the socket's own `writable`. */
+const OUTPUT_DONE = SOCKET_CLOSED | OUTPUT_ENDED;
 
 /**
  * Times are kept as milliseconds since this module loaded, a small integer V8 stores in the object
@@ -104,8 +108,6 @@ export class Connection implements Session {
   private state = ACCEPTING;
   /** This turn's lines, written together when the turn ends. */
   private turnText: string | undefined = undefined;
-  /** Output still waiting for the reader when this turn's first line was queued. */
-  private waitingBeforeTurn = 0;
   /** Bytes queued in this turn. */
   private turnBytes = 0;
   /** Waiting output that belongs to the largest recent turn: a large reply still on its way out. */
@@ -241,11 +243,10 @@ export class Connection implements Session {
    * closed, since what it has been sent is no longer known.
    */
   deliver(line: string, bytes = Buffer.byteLength(line)): void {
-    // Whether the socket still takes writes is asked once, when the turn's lines are written.
-    if (this.is(SOCKET_CLOSED)) return;
+    // How much output is still waiting is asked once, when the turn's lines are written.
+    if (this.is(OUTPUT_DONE)) return;
     try {
       if (this.turnText === undefined) {
-        this.waitingBeforeTurn = this.socket.writableLength;
         this.turnBytes = bytes;
         this.turnText = line;
         if (withLines.push(this) === 1) setImmediate(Connection.flushTurn);
@@ -269,39 +270,55 @@ export class Connection implements Session {
     }
   }
 
-  /** Sends the lines this turn queued. */
+  /**
+   * Sends the lines this turn queued. Output still waiting for the reader from earlier turns is
+   * measured first: a reader that lets too much pile up is dropped instead (`tooSlow`).
+   */
   flush(): void {
-    if (!this.writeTurn()) return;
-    // What the system did not take is waiting for the reader. A reader that lets this much pile up
-    // is dropped, so it cannot hold memory or slow anyone down. Only output of earlier turns
-    // counts, less what is left of the largest single turn: one large reply the server chose to
-    // send (a long CHANNELS) passes and may drain while more lines follow, while a reader that
-    // keeps asking without reading, or lets many small lines pile up, is still dropped.
-    const excused = Math.min(this.excusedBytes, this.waitingBeforeTurn);
-    if (this.waitingBeforeTurn - excused > this.options.sendQueueBytes) {
-      this.drop('too slow reading its output');
-      return;
-    }
-    this.excusedBytes = Math.max(excused, Math.min(this.turnBytes, this.socket.writableLength));
+    const text = this.turnText;
+    if (text === undefined) return;
+    this.turnText = undefined;
+    if (this.is(OUTPUT_DONE)) return;
+    const socket = this.socket;
+    const waiting = socket.writableLength;
+    if (waiting !== 0 && this.tooSlow(waiting)) return;
+    socket.write(text);
+    // The part of this turn the system did not take, if any, is excused next time (see `tooSlow`).
+    const left = socket.writableLength;
+    this.excusedBytes = left === 0 ? 0 : Math.max(Math.min(this.excusedBytes, waiting), Math.min(this.turnBytes, left));
   }
 
-  /** Hands this turn's lines to the socket; false when there were none to send. */
-  private writeTurn(): boolean {
-    const text = this.turnText;
-    this.turnText = undefined;
-    if (text === undefined || this.is(SOCKET_CLOSED) || !this.socket.writable) return false;
-    this.socket.write(text);
+  /**
+   * Drops a reader that let more than `sendQueueBytes` of earlier turns' output pile up, so it
+   * cannot hold memory or slow anyone down. What is left of the largest single turn does not count:
+   * one large reply the server chose to send (a long CHANNELS) passes and may drain while more
+   * lines follow, while a reader that keeps asking without reading, or lets many small lines pile
+   * up, is still dropped.
+   */
+  private tooSlow(waiting: number): boolean {
+    if (waiting - Math.min(this.excusedBytes, waiting) <= this.options.sendQueueBytes) return false;
+    this.drop('too slow reading its output');
     return true;
   }
 
   /** Ends the socket after the lines of this turn: an answer given just before the end still goes out. */
   private endSocket(): void {
-    this.writeTurn();
+    const text = this.turnText;
+    this.turnText = undefined;
+    if (this.is(OUTPUT_DONE)) return;
+    this.state |= OUTPUT_ENDED;
+    if (text !== undefined) this.socket.write(text);
     this.socket.end();
   }
 
   close(): void {
     this.closeReason ??= 'closed by the server';
+    this.destroySocket();
+  }
+
+  /** Destroys the socket; nothing is written to it after this. */
+  private destroySocket(): void {
+    this.state |= OUTPUT_ENDED;
     this.socket.destroy();
   }
 
@@ -338,7 +355,7 @@ export class Connection implements Session {
     this.report(stage, error);
     this.closeReason ??= `internal error (${stage})`;
     try {
-      this.socket.destroy();
+      this.destroySocket();
     } catch {
       // Destroying a socket does not throw; were it to, 'close' never comes and shutdown's grace ends it.
     }
@@ -350,7 +367,7 @@ export class Connection implements Session {
     this.closeReason = reason;
     this.state |= OVER_LIMIT;
     this.queue = undefined;
-    this.socket.destroy();
+    this.destroySocket();
   }
 
   private onIdle(): void {
@@ -365,7 +382,7 @@ export class Connection implements Session {
     this.closeReason ??= 'server shutting down';
     this.stopReading();
     await this.idle();
-    const timer = setTimeout(() => this.socket.destroy(), graceMs);
+    const timer = setTimeout(() => this.destroySocket(), graceMs);
     await this.released();
     this.endSocket();
     if (!this.is(FINISHED)) await this.waitFor('finish');

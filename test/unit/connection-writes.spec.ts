@@ -126,6 +126,44 @@ describe('Connection writes', () => {
     expect(connection.closeReason).toBe('too slow reading its output');
   });
 
+  it('does not hand a reader it drops the turn that found it over the limit', async () => {
+    client.pause();
+    const write = jest.spyOn(serverSide, 'write');
+    const line = `RECV bob room ${'x'.repeat(60_000)}\n`;
+    let turns = 0;
+    for (; turns < 200 && !serverSide.destroyed; turns++) {
+      connection.deliver(line);
+      await nextTurn();
+    }
+    expect(connection.closeReason).toBe('too slow reading its output');
+    expect(write).toHaveBeenCalledTimes(turns - 1);
+  });
+
+  it('writes nothing after it has ended its side, and nothing fails for a line queued then', async () => {
+    const failed = jest.fn();
+    connection = new Connection('c2', serverSide, TEST_CONNECTION_OPTIONS, {
+      dispatch: async () => undefined,
+      closed: async () => undefined,
+      failed,
+    });
+    const errors: Error[] = [];
+    serverSide.on('error', (error) => errors.push(error));
+    // The client keeps its side open, so the socket stays open with only the server's side ended.
+    client.allowHalfOpen = true;
+    const ended = new Promise((resolve) => serverSide.once('finish', resolve));
+    const shutdown = connection.shutdown(5000);
+    await ended;
+    const write = jest.spyOn(serverSide, 'write');
+    connection.deliver('RECV bob room late\n');
+    await nextTurn();
+    expect(serverSide.destroyed).toBe(false);
+    expect(write).not.toHaveBeenCalled();
+    client.end();
+    await shutdown;
+    expect(errors).toEqual([]);
+    expect(failed).not.toHaveBeenCalled();
+  });
+
   describe('the reply the server just chose to send', () => {
     // Larger than what the loopback socket buffers take, so most of it waits in the process.
     const largeReply = `RESULT CHANNELS ${'x'.repeat(16 * 1024 * 1024)}\n`;

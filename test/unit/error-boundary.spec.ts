@@ -183,8 +183,8 @@ describe('the transport survives an error at every stage', () => {
 
   test("deliver: a line that cannot be queued for one member closes that member's connection, and the others get it", async () => {
     const [aliceSession] = sessions;
-    // Queueing a turn's first line reads how much output is still waiting for the reader.
-    Object.defineProperty(socketOf(aliceSession), 'writableLength', {
+    // Queueing a line reads the lines the connection has queued this turn.
+    Object.defineProperty(aliceSession, 'turnText', {
       get: () => {
         throw new Error('queue broke');
       },
