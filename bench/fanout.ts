@@ -44,6 +44,20 @@ export function closeRoom(room: Room): void {
   for (const member of room.members) member.close();
 }
 
+/** Latencies in µs, from 1 µs to 10 minutes, to three significant digits. */
+function latencyHistogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+/** What one stretch of a fan-out measurement counted; its latencies go to the histogram it was given. */
+interface Stretch {
+  readonly messages: number;
+  readonly deliveries: number;
+  readonly lost: number;
+  /** From the first message said to the last RECV read, in µs. */
+  readonly micros: number;
+}
+
 /**
  * Senders say messages stamped `<sender>.<sequence>.<send time in µs>`; every member's RECV gives
  * one latency sample.
@@ -52,12 +66,57 @@ export function closeRoom(room: Room): void {
  * `rate`: a fixed number of messages per second, spread over the senders.
  */
 export async function measureFanout(room: Room, senders: number, mode: FanoutMode): Promise<FanoutResult> {
+  const histogram = latencyHistogram();
+  return summary(room, senders, mode, histogram, [await fanoutStretch(room, senders, mode, histogram)]);
+}
+
+/**
+ * The fixed rate on several rooms (each on its own server) in turns of `turnSeconds`, until each has
+ * had `mode.seconds`: the first room, the second, …, then back from the last, so that none always
+ * goes first. A room's latencies from all its turns make one histogram, and so one p99.
+ *
+ * Measured one after another, each for the whole time, the servers met different machines: on these
+ * two shared cores the cost of each system call moves by a third from one minute to the next, for
+ * every process at once, and the p99 at the fixed rate moves with it several times more than it
+ * differs between the servers. In turns of a second, every server meets the same machine.
+ */
+export async function measureRateInTurns(
+  rooms: readonly Room[],
+  senders: readonly number[],
+  mode: Extract<FanoutMode, { kind: 'rate' }>,
+  turnSeconds = 1,
+): Promise<FanoutResult[]> {
+  const histograms = rooms.map(() => latencyHistogram());
+  const stretches: Stretch[][] = rooms.map(() => []);
+  const turns = Math.max(1, Math.round(mode.seconds / turnSeconds));
+  const turn = { ...mode, seconds: mode.seconds / turns };
+  const indexes = rooms.map((_, index) => index);
+  for (let round = 0; round < turns; round++) {
+    for (const index of round % 2 === 0 ? indexes : [...indexes].reverse()) {
+      stretches[index].push(await fanoutStretch(rooms[index], senders[index], turn, histograms[index]));
+    }
+  }
+  return rooms.map((room, index) => summary(room, senders[index], mode, histograms[index], stretches[index]));
+}
+
+function summary(room: Room, senders: number, mode: FanoutMode, histogram: hdr.Histogram, stretches: readonly Stretch[]): FanoutResult {
+  const total = (field: keyof Stretch) => stretches.reduce((sum, stretch) => sum + stretch[field], 0);
+  const ms = (percentile: number) => Math.round(histogram.getValueAtPercentile(percentile) / 10) / 100;
+  return {
+    members: room.members.length,
+    senders,
+    mode: mode.kind === 'window' ? `window ${mode.inFlight}` : `${mode.perSecond}/s`,
+    messages: total('messages'),
+    deliveries: total('deliveries'),
+    lost: total('lost'),
+    deliveriesPerSecond: Math.round(total('deliveries') / (total('micros') / 1e6)),
+    latencyMs: { p50: ms(50), p99: ms(99), p999: ms(99.9) },
+  };
+}
+
+/** One stretch of `mode` on `room`, its latencies recorded in `histogram`. */
+async function fanoutStretch(room: Room, senders: number, mode: FanoutMode, histogram: hdr.Histogram): Promise<Stretch> {
   const { members, channels } = room;
-  const histogram = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 600_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
   const perSender = mode.kind === 'window' ? Math.max(1, Math.ceil(mode.inFlight / senders)) : 0;
   let sent = 0;
   let deliveries = 0;
@@ -110,16 +169,5 @@ export async function measureFanout(room: Room, senders: number, mode: FanoutMod
     }
   }
   for (const member of members) member.onStamp = undefined;
-  const seconds = (lastDelivery - started) / 1e6;
-  const ms = (percentile: number) => Math.round(histogram.getValueAtPercentile(percentile) / 10) / 100;
-  return {
-    members: members.length,
-    senders,
-    mode: mode.kind === 'window' ? `window ${mode.inFlight}` : `${mode.perSecond}/s`,
-    messages: sent,
-    deliveries,
-    lost: expected() - deliveries,
-    deliveriesPerSecond: Math.round(deliveries / seconds),
-    latencyMs: { p50: ms(50), p99: ms(99), p999: ms(99.9) },
-  };
+  return { messages: sent, deliveries, lost: expected() - deliveries, micros: lastDelivery - started };
 }

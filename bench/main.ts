@@ -12,7 +12,7 @@ import { renderChart } from './chart';
 import { CapacityResult, GC_ON_SIGUSR2, measureCapacity } from './capacity';
 import { runClusterScenario } from './cluster';
 import { printCluster, summarizeCluster, summarizeSetupCosts } from './cluster-report';
-import { closeRoom, FanoutMode, FanoutResult, measureFanout, openRoom, Room } from './fanout';
+import { closeRoom, FanoutMode, FanoutResult, measureFanout, measureRateInTurns, openRoom, Room } from './fanout';
 import {
   FEDERATION_MODES,
   FederatedServer,
@@ -203,10 +203,20 @@ function perMessage(before: Map<string, number>, after: Map<string, number>, mes
   return lines;
 }
 
+/** A target of one run and size, open: its room, its processes, and, federated, the server without the channel. */
+interface OpenTarget {
+  readonly setup: Setup;
+  readonly name: string;
+  readonly room: Room;
+  readonly processes: ServerProcess[];
+  readonly away?: FederatedServer;
+}
+
 /**
  * Every channel size, against the chat server (or, `federated`, a pair of federated chat servers
- * with the members split between them, in each of `--federation-modes`) and the reference, each
- * started afresh for each size.
+ * with the members split between them, in each of `--federation-modes`) and the reference, all
+ * started afresh for each size and run and open together: each is measured at full speed in turn,
+ * then all at the fixed rate in turns of a second (`measureRateInTurns`).
  */
 async function fanout(options: Options, scratch: string, federated: boolean): Promise<FanoutRow[]> {
   const rows: FanoutRow[] = [];
@@ -219,41 +229,89 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
         : options.databases.map((database) => ({ target: 'server' as const, database }))),
     { target: 'reference' },
   ];
+  const row = (target: OpenTarget, run: number, result: FanoutResult, linkLinesPerMessage?: Record<string, number>): FanoutRow => {
+    const { target: kind, federation, database } = target.setup;
+    if (target.processes.some((server) => server.child.exitCode !== null))
+      throw new Error(`a ${target.name} process exited during the measurement`);
+    const link = linkLinesPerMessage ? `, link lines per message ${JSON.stringify(linkLinesPerMessage)}` : '';
+    console.error(
+      `  run ${run} ${scenario} ${target.name} ${result.members} members ${result.senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}${link}`,
+    );
+    return { ...result, target: kind, run, federation, database, linkLinesPerMessage };
+  };
   for (let run = 1; run <= options.runs; run++) {
     for (const size of options.sizes) {
-      for (const setup of inTurn(setups, run)) {
-        const { target, federation, database } = setup;
-        const name = [target, federation, database].filter(Boolean).join(' ');
-        const tag = `r${run}s${size}${(federation ?? target)[0]}${Date.now() % 100000}`;
-        const { room, processes, away } = await openTarget(setup, options, scratch, size, tag);
-        try {
-          for (const senders of options.senders) {
-            const modes: FanoutMode[] = [
-              { kind: 'window', inFlight: options.window, seconds: options.seconds },
-              { kind: 'rate', perSecond: Math.min(options.rate, Math.floor(200_000 / size)), seconds: options.seconds },
-            ];
-            for (const mode of modes) {
-              const linesBefore = away && (await linkLinesHandled(away));
-              const result = await measureFanout(room, Math.min(senders, size), mode);
-              const linkLinesPerMessage = linesBefore && perMessage(linesBefore, await linkLinesHandled(away), result.messages);
-              rows.push({ ...result, target, run, federation, database, linkLinesPerMessage });
-              if (processes.some((server) => server.child.exitCode !== null))
-                throw new Error(`a ${name} process exited during the measurement`);
-              const link = linkLinesPerMessage ? `, link lines per message ${JSON.stringify(linkLinesPerMessage)}` : '';
-              console.error(
-                `  run ${run} ${scenario} ${name} ${size} members ${senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}${link}`,
-              );
-            }
-          }
-        } finally {
-          closeRoom(room);
-          await Promise.all(processes.map((server) => server.stop()));
+      checkDescriptors(size * setups.length);
+      const targets: OpenTarget[] = [];
+      try {
+        for (const setup of inTurn(setups, run)) {
+          const { target, federation, database } = setup;
+          const name = [target, federation, database].filter(Boolean).join(' ');
+          const tag = `r${run}s${size}${(federation ?? database ?? target)[0]}${Date.now() % 100000}`;
+          targets.push({ setup, name, ...(await openTarget(setup, options, scratch, size, tag)) });
         }
+        for (const senders of options.senders) {
+          const talking = Math.min(senders, size);
+          for (const target of targets) {
+            const counting = linkLines(target);
+            const linesBefore = await counting.before();
+            const result = await measureFanout(target.room, talking, { kind: 'window', inFlight: options.window, seconds: options.seconds });
+            rows.push(row(target, run, result, await counting.perMessage(linesBefore, result.messages)));
+          }
+          const rate = { kind: 'rate' as const, perSecond: Math.min(options.rate, Math.floor(200_000 / size)), seconds: options.seconds };
+          const linesBefore = await Promise.all(targets.map((target) => linkLines(target).before()));
+          const results = await measureRateInTurns(
+            targets.map((target) => target.room),
+            targets.map(() => talking),
+            rate,
+          );
+          for (const [index, target] of targets.entries()) {
+            const lines = await linkLines(target).perMessage(linesBefore[index], results[index].messages);
+            rows.push(row(target, run, results[index], lines));
+          }
+        }
+      } finally {
+        for (const target of targets) closeRoom(target.room);
+        await Promise.all(targets.flatMap((target) => target.processes.map((server) => server.stop())));
       }
     }
   }
   return rows;
 }
+
+/** FED… lines a federated target's channel server sent between two readings, per message said; nothing for other targets. */
+function linkLines(target: OpenTarget): {
+  before(): Promise<Map<string, number> | undefined>;
+  perMessage(before: Map<string, number> | undefined, messages: number): Promise<Record<string, number> | undefined>;
+} {
+  const { away } = target;
+  return {
+    before: async () => (away ? linkLinesHandled(away) : undefined),
+    perMessage: async (before, messages) => (away && before ? perMessage(before, await linkLinesHandled(away), messages) : undefined),
+  };
+}
+
+/**
+ * Every target of a size is open at once, each member a connection of this process: fails at once,
+ * saying so, when they would not fit under its limit on open files.
+ */
+function checkDescriptors(connections: number): void {
+  let limits: string;
+  try {
+    limits = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return; // Not Linux: the system's own error says it if the connections do not fit.
+  }
+  const limit = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
+  if (Number.isFinite(limit) && connections + DESCRIPTORS_SPARE > limit) {
+    throw new Error(
+      `the fan-out holds every target's members open at once: ${connections} connections, and this process may open ${limit} files; ask for smaller --sizes or fewer --databases`,
+    );
+  }
+}
+
+/** Descriptors the bench keeps for itself beyond the members' connections (its files, pipes, database clients). */
+const DESCRIPTORS_SPARE = 200;
 
 interface FanoutSummary {
   members: number;
