@@ -99,7 +99,13 @@ export async function measureRateInTurns(
   return rooms.map((room, index) => summary(room, senders[index], mode, histograms[index], stretches[index]));
 }
 
-function summary(room: Room, senders: number, mode: FanoutMode, histogram: hdr.Histogram, stretches: readonly Stretch[]): FanoutResult {
+function summary(
+  room: Room,
+  senders: number,
+  mode: FanoutMode,
+  histogram: hdr.Histogram,
+  stretches: readonly Stretch[],
+): FanoutResult {
   const total = (field: keyof Stretch) => stretches.reduce((sum, stretch) => sum + stretch[field], 0);
   const ms = (percentile: number) => Math.round(histogram.getValueAtPercentile(percentile) / 10) / 100;
   return {

@@ -229,7 +229,12 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
         : options.databases.map((database) => ({ target: 'server' as const, database }))),
     { target: 'reference' },
   ];
-  const row = (target: OpenTarget, run: number, result: FanoutResult, linkLinesPerMessage?: Record<string, number>): FanoutRow => {
+  const row = (
+    target: OpenTarget,
+    run: number,
+    result: FanoutResult,
+    linkLinesPerMessage?: Record<string, number>,
+  ): FanoutRow => {
     const { target: kind, federation, database } = target.setup;
     if (target.processes.some((server) => server.child.exitCode !== null))
       throw new Error(`a ${target.name} process exited during the measurement`);
@@ -255,10 +260,18 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
           for (const target of targets) {
             const counting = linkLines(target);
             const linesBefore = await counting.before();
-            const result = await measureFanout(target.room, talking, { kind: 'window', inFlight: options.window, seconds: options.seconds });
+            const result = await measureFanout(target.room, talking, {
+              kind: 'window',
+              inFlight: options.window,
+              seconds: options.seconds,
+            });
             rows.push(row(target, run, result, await counting.perMessage(linesBefore, result.messages)));
           }
-          const rate = { kind: 'rate' as const, perSecond: Math.min(options.rate, Math.floor(200_000 / size)), seconds: options.seconds };
+          const rate = {
+            kind: 'rate' as const,
+            perSecond: Math.min(options.rate, Math.floor(200_000 / size)),
+            seconds: options.seconds,
+          };
           const linesBefore = await Promise.all(targets.map((target) => linkLines(target).before()));
           const results = await measureRateInTurns(
             targets.map((target) => target.room),
@@ -287,7 +300,8 @@ function linkLines(target: OpenTarget): {
   const { away } = target;
   return {
     before: async () => (away ? linkLinesHandled(away) : undefined),
-    perMessage: async (before, messages) => (away && before ? perMessage(before, await linkLinesHandled(away), messages) : undefined),
+    perMessage: async (before, messages) =>
+      away && before ? perMessage(before, await linkLinesHandled(away), messages) : undefined,
   };
 }
 
