@@ -5,13 +5,39 @@ import { delay, LineClient } from './line-client';
 import { started, stopped } from './running';
 import { TestServer } from './test-server';
 
-/** A free TCP port on `address` (each server of a test gets its own loopback address). */
+/**
+ * Ports for servers a test starts on a port fixed in advance (a peer must know it before it
+ * listens) come from below the system's range for ephemeral ports (32768 and up on Linux), in a
+ * slice of their own for each jest worker, and none twice in a test file. A port the system picked
+ * for a probe could be picked again before the server listens on it: by the next probe of the same
+ * test, by another worker, or as the local port of a connection.
+ */
+const TEST_PORTS_FROM = 20_000;
+const TEST_PORTS_PER_WORKER = 1_000;
+const WORKER_SLICES = 12;
+const handedOut = new Set<string>();
+
+/** A free TCP port on `address` (each server of a test gets its own loopback address), never one handed out before. */
 export async function freePort(address: string): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, address, resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
+  const worker = Number(process.env.JEST_WORKER_ID ?? 1);
+  const first = TEST_PORTS_FROM + ((Math.max(1, worker) - 1) % WORKER_SLICES) * TEST_PORTS_PER_WORKER;
+  for (let attempt = 0; attempt < TEST_PORTS_PER_WORKER; attempt++) {
+    const port = first + Math.floor(Math.random() * TEST_PORTS_PER_WORKER);
+    const key = `${address}:${port}`;
+    if (handedOut.has(key) || !(await canListen(address, port))) continue;
+    handedOut.add(key);
+    return port;
+  }
+  throw new Error(`no free port on ${address} between ${first} and ${first + TEST_PORTS_PER_WORKER - 1}`);
+}
+
+/** True when a listener can take `address:port` now; it is closed again at once. */
+function canListen(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, address, () => probe.close(() => resolve(true)));
+  });
 }
 
 export interface ServerSpec {
