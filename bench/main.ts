@@ -258,29 +258,29 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
         for (const senders of options.senders) {
           const talking = Math.min(senders, size);
           for (const target of targets) {
-            const counting = linkLines(target);
-            const linesBefore = await counting.before();
+            const linesBefore = await linkLinesNow(target);
             const result = await measureFanout(target.room, talking, {
               kind: 'window',
               inFlight: options.window,
               seconds: options.seconds,
             });
-            rows.push(row(target, run, result, await counting.perMessage(linesBefore, result.messages)));
+            rows.push(row(target, run, result, await linkLinesSince(target, linesBefore, result.messages)));
           }
           const rate = {
             kind: 'rate' as const,
             perSecond: Math.min(options.rate, Math.floor(200_000 / size)),
             seconds: options.seconds,
           };
-          const linesBefore = await Promise.all(targets.map((target) => linkLines(target).before()));
+          const linesBefore = await Promise.all(targets.map(linkLinesNow));
           const results = await measureRateInTurns(
             targets.map((target) => target.room),
             targets.map(() => talking),
             rate,
           );
           for (const [index, target] of targets.entries()) {
-            const lines = await linkLines(target).perMessage(linesBefore[index], results[index].messages);
-            rows.push(row(target, run, results[index], lines));
+            rows.push(
+              row(target, run, results[index], await linkLinesSince(target, linesBefore[index], results[index].messages)),
+            );
           }
         }
       } finally {
@@ -292,17 +292,19 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
   return rows;
 }
 
-/** FED… lines a federated target's channel server sent between two readings, per message said; nothing for other targets. */
-function linkLines(target: OpenTarget): {
-  before(): Promise<Map<string, number> | undefined>;
-  perMessage(before: Map<string, number> | undefined, messages: number): Promise<Record<string, number> | undefined>;
-} {
-  const { away } = target;
-  return {
-    before: async () => (away ? linkLinesHandled(away) : undefined),
-    perMessage: async (before, messages) =>
-      away && before ? perMessage(before, await linkLinesHandled(away), messages) : undefined,
-  };
+/** FED… lines the channel's server of a federated target has sent so far, by verb; nothing for other targets. */
+async function linkLinesNow(target: OpenTarget): Promise<Map<string, number> | undefined> {
+  return target.away ? linkLinesHandled(target.away) : undefined;
+}
+
+/** FED… lines per message said since `before` (`linkLinesNow`); nothing for targets that are not federated. */
+async function linkLinesSince(
+  target: OpenTarget,
+  before: Map<string, number> | undefined,
+  messages: number,
+): Promise<Record<string, number> | undefined> {
+  const after = await linkLinesNow(target);
+  return before && after ? perMessage(before, after, messages) : undefined;
 }
 
 /**
