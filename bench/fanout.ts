@@ -76,9 +76,9 @@ export async function measureFanout(room: Room, senders: number, mode: FanoutMod
  * goes first. A room's latencies from all its turns make one histogram, and so one p99.
  *
  * Measured one after another, each for the whole time, the servers met different machines: on these
- * two shared cores the cost of each system call moves by a third from one minute to the next, for
- * every process at once, and the p99 at the fixed rate moves with it several times more than it
- * differs between the servers. In turns of a second, every server meets the same machine.
+ * two shared cores the CPU each message costs moves by up to two fifths from one minute to the
+ * next, for every process at once, and the p99 at the fixed rate moves with it several times more
+ * than it differs between the servers. In turns of a second, every server meets the same machine.
  */
 export async function measureRateInTurns(
   rooms: readonly Room[],
@@ -99,6 +99,7 @@ export async function measureRateInTurns(
   return rooms.map((room, index) => summary(room, senders[index], mode, histograms[index], stretches[index]));
 }
 
+/** A measurement's figures from its stretches, its latencies read from `histogram`. */
 function summary(
   room: Room,
   senders: number,
