@@ -1,11 +1,14 @@
 import * as hdr from 'hdr-histogram-js';
 import { BenchClient, connectMany, micros, StampHandler } from './bench-client';
+import { cpuBetween, processesCpu, ThreadsCpu } from './process-cpu';
 
 /** Members of one channel, the first `senders` of which talk. */
 export interface Room {
   readonly members: readonly BenchClient[];
   /** The name each member uses for the channel (`room` on its server, `room:<host>` from a peer). */
   readonly channels: readonly string[];
+  /** The processes that serve it, on this machine: a measurement reads the CPU they use. */
+  readonly processIds?: readonly number[];
 }
 
 export type FanoutMode =
@@ -21,6 +24,12 @@ export interface FanoutResult {
   readonly lost: number;
   readonly deliveriesPerSecond: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly p999: number };
+  /**
+   * CPU per delivery in µs, in the room's processes (`Room.processIds`): their main threads, where
+   * the event loop writes every RECV, and their other threads (V8's compiler and collector helpers,
+   * the embedded database's thread). Read from /proc in clock ticks of 10 ms; absent without it.
+   */
+  readonly cpuMicrosPerDelivery?: { readonly main: number; readonly others: number };
 }
 
 const DRAIN_QUIET_MS = 5000;
@@ -56,6 +65,8 @@ interface Stretch {
   readonly lost: number;
   /** From the first message said to the last RECV read, in µs. */
   readonly micros: number;
+  /** CPU the room's processes used over the stretch, in ms, when they are known. */
+  readonly cpuMs?: ThreadsCpu;
 }
 
 /**
@@ -107,8 +118,11 @@ function summary(
   histogram: hdr.Histogram,
   stretches: readonly Stretch[],
 ): FanoutResult {
-  const total = (field: keyof Stretch) => stretches.reduce((sum, stretch) => sum + stretch[field], 0);
+  const total = (field: Exclude<keyof Stretch, 'cpuMs'>) => stretches.reduce((sum, stretch) => sum + stretch[field], 0);
   const ms = (percentile: number) => Math.round(histogram.getValueAtPercentile(percentile) / 10) / 100;
+  const cpu = stretches.every((stretch) => stretch.cpuMs) && total('deliveries') > 0;
+  const perDelivery = (thread: keyof ThreadsCpu) =>
+    Math.round((stretches.reduce((sum, stretch) => sum + (stretch.cpuMs?.[thread] ?? 0), 0) * 1e6) / total('deliveries')) / 1000;
   return {
     members: room.members.length,
     senders,
@@ -118,6 +132,7 @@ function summary(
     lost: total('lost'),
     deliveriesPerSecond: Math.round(total('deliveries') / (total('micros') / 1e6)),
     latencyMs: { p50: ms(50), p99: ms(99), p999: ms(99.9) },
+    ...(cpu && { cpuMicrosPerDelivery: { main: perDelivery('main'), others: perDelivery('others') } }),
   };
 }
 
@@ -149,6 +164,7 @@ async function fanoutStretch(room: Room, senders: number, mode: FanoutMode, hist
   };
   for (const member of members) member.onStamp = onStamp;
 
+  const cpuBefore = room.processIds && processesCpu(room.processIds);
   const started = micros();
   let pacer: NodeJS.Timeout | undefined;
   if (mode.kind === 'window') {
@@ -176,5 +192,6 @@ async function fanoutStretch(room: Room, senders: number, mode: FanoutMode, hist
     }
   }
   for (const member of members) member.onStamp = undefined;
-  return { messages: sent, deliveries, lost: expected() - deliveries, micros: lastDelivery - started };
+  const cpuMs = room.processIds && cpuBetween(cpuBefore, processesCpu(room.processIds));
+  return { messages: sent, deliveries, lost: expected() - deliveries, micros: lastDelivery - started, cpuMs };
 }

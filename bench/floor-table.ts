@@ -1,12 +1,17 @@
 import type { BenchDatabase } from './bench-database';
 
 /** The parts of each scenario's summary the table reads. */
+interface FanoutFigures {
+  readonly deliveriesPerSecond: number;
+  readonly p99: number;
+  readonly cpuMicrosPerDelivery?: { readonly main: number; readonly others: number };
+}
 interface FanoutCell {
   readonly members: number;
   readonly senders: number;
   readonly mode: string;
-  readonly server: { readonly deliveriesPerSecond: number; readonly p99: number };
-  readonly reference: { readonly deliveriesPerSecond: number; readonly p99: number };
+  readonly server: FanoutFigures;
+  readonly reference: FanoutFigures;
   /** The server's p99 over the reference's in the same run, median of the runs. */
   readonly p99Ratio?: number;
   /** The same ratio of each run. */
@@ -43,6 +48,8 @@ export interface FloorRow {
 }
 
 const count = (value: number) => value.toLocaleString('en-US');
+/** CPU per delivery as `main + others` µs, when it was read. */
+const cpuText = ({ cpuMicrosPerDelivery: cpu }: FanoutFigures) => cpu && `${cpu.main.toFixed(2)} + ${cpu.others.toFixed(2)}`;
 const times = (value: number, floor: number) => `(${(value / floor).toFixed(2)}×)`;
 
 /**
@@ -92,6 +99,17 @@ export function floorTable(inputs: FloorInputs, databases: readonly BenchDatabas
         return `${cell.server.p99}${pairedP99(cell)}`;
       }),
     });
+    const floorCpu = cpuText(fixed.reference);
+    if (floorCpu) {
+      rows.push({
+        measure: `CPU per delivery at ${fixed.mode}, µs: main thread + other threads`,
+        floor: floorCpu,
+        servers: each((database) => {
+          const cell = fanoutCell(database, 1000, 1, false);
+          return cell && cpuText(cell.server);
+        }),
+      });
+    }
   }
   const capacityOf = databases.map((database) => inputs.capacity?.[database]).find(Boolean);
   if (capacityOf) {

@@ -180,17 +180,23 @@ async function openTarget(
 ): Promise<{ room: Room; processes: ServerProcess[]; away?: FederatedServer }> {
   if (target === 'reference') {
     const server = await startReferenceProcess();
-    return { room: await openRoom(server.port, '127.0.0.1', size, tag), processes: [server] };
+    return served(await openRoom(server.port, '127.0.0.1', size, tag), [server]);
   }
   if (federation) {
     if (options.host) throw new Error('the federation scenario starts its own pair of servers: leave out --host');
     const [home, away] = await startFederatedPair(scratch, federation, FANOUT_LINES, profiling(options));
-    return { room: await openFederatedRoom(home, away, size, tag), processes: [home.process, away.process], away };
+    return { ...served(await openFederatedRoom(home, away, size, tag), [home.process, away.process]), away };
   }
   if (options.host) return { room: await openRoom(options.port ?? 4400, options.host, size, tag), processes: [] };
   const dir = mkdtempSync(join(scratch, 'server-'));
   const server = await startBenchServer(database ?? 'embedded', dir, ['host: 127.0.0.1', ...FANOUT_LINES], profiling(options));
-  return { room: await openRoom(server.port, '127.0.0.1', size, tag), processes: [server] };
+  return served(await openRoom(server.port, '127.0.0.1', size, tag), [server]);
+}
+
+/** A room with the processes that serve it, whose CPU the measurements read. */
+function served(room: Room, processes: ServerProcess[]): { room: Room; processes: ServerProcess[] } {
+  const processIds = processes.flatMap((server) => (server.child.pid === undefined ? [] : [server.child.pid]));
+  return { room: { ...room, processIds }, processes };
 }
 
 /** FED… lines handled between two readings, per message said. */
@@ -239,8 +245,10 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
     if (target.processes.some((server) => server.child.exitCode !== null))
       throw new Error(`a ${target.name} process exited during the measurement`);
     const link = linkLinesPerMessage ? `, link lines per message ${JSON.stringify(linkLinesPerMessage)}` : '';
+    const cpu = result.cpuMicrosPerDelivery;
+    const cpuText = cpu ? `, CPU per delivery ${cpu.main} µs main thread + ${cpu.others} other threads` : '';
     console.error(
-      `  run ${run} ${scenario} ${target.name} ${result.members} members ${result.senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}${link}`,
+      `  run ${run} ${scenario} ${target.name} ${result.members} members ${result.senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}${cpuText}${link}`,
     );
     return { ...result, target: kind, run, federation, database, linkLinesPerMessage };
   };
@@ -329,12 +337,22 @@ function checkDescriptors(connections: number): void {
 /** Descriptors the bench keeps for itself beyond the members' connections (its files, pipes, database clients). */
 const DESCRIPTORS_SPARE = 200;
 
+interface FanoutFigures {
+  deliveriesPerSecond: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  lost: number;
+  /** µs per delivery in the main thread and the other threads (median of runs), when it was read. */
+  cpuMicrosPerDelivery?: { main: number; others: number };
+}
+
 interface FanoutSummary {
   members: number;
   senders: number;
   mode: string;
-  server: { deliveriesPerSecond: number; p50: number; p99: number; p999: number; lost: number };
-  reference: { deliveriesPerSecond: number; p50: number; p99: number; p999: number; lost: number };
+  server: FanoutFigures;
+  reference: FanoutFigures;
   ratio: number;
   /** The server's p99 over the reference's in the same run, median of the runs. */
   p99Ratio: number;
@@ -342,6 +360,12 @@ interface FanoutSummary {
   p99RatiosByRun: number[];
   /** Federation scenario: FED… lines on the link per message said, by verb (median of runs). */
   linkLinesPerMessage?: Record<string, number>;
+}
+
+/** CPU per delivery as `main+others` µs, or a dash when it was not read. */
+function cpuText(figures: FanoutFigures): string {
+  const cpu = figures.cpuMicrosPerDelivery;
+  return cpu ? `${cpu.main.toFixed(2)}+${cpu.others.toFixed(2)}` : '–';
 }
 
 function summarize(rows: FanoutRow[]): FanoutSummary[] {
@@ -357,6 +381,12 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
         p99: median(matching.map((row) => row.latencyMs.p99)),
         p999: median(matching.map((row) => row.latencyMs.p999)),
         lost: Math.max(...matching.map((row) => row.lost)),
+        ...(matching.every((row) => row.cpuMicrosPerDelivery) && {
+          cpuMicrosPerDelivery: {
+            main: median(matching.map((row) => row.cpuMicrosPerDelivery?.main ?? 0)),
+            others: median(matching.map((row) => row.cpuMicrosPerDelivery?.others ?? 0)),
+          },
+        }),
       };
     };
     const [members, senders, mode] = key.split('|');
@@ -384,6 +414,7 @@ function summarize(rows: FanoutRow[]): FanoutSummary[] {
 }
 
 function printFanout(title: string, summary: FanoutSummary[]): void {
+  const withCpu = summary.some((row) => row.server.cpuMicrosPerDelivery && row.reference.cpuMicrosPerDelivery);
   const header = [
     'members',
     'senders',
@@ -393,6 +424,7 @@ function printFanout(title: string, summary: FanoutSummary[]): void {
     'ratio',
     'server p50/p99/p99.9 ms',
     'reference p99 ms',
+    ...(withCpu ? ['CPU µs/delivery server / reference'] : []),
     'lost',
     ...(summary.some((row) => row.linkLinesPerMessage) ? ['link lines/message'] : []),
   ];
@@ -405,6 +437,7 @@ function printFanout(title: string, summary: FanoutSummary[]): void {
     row.ratio.toFixed(2),
     `${row.server.p50} / ${row.server.p99} / ${row.server.p999}`,
     String(row.reference.p99),
+    ...(withCpu ? [`${cpuText(row.server)} / ${cpuText(row.reference)}`] : []),
     String(row.server.lost + row.reference.lost),
     ...(row.linkLinesPerMessage
       ? [
@@ -602,7 +635,7 @@ function printCapacity(summary: ReturnType<typeof summarizeCapacity>, on: string
 
 const WRITE_STRATEGIES: readonly WriteStrategy[] = ['turn', 'cork', 'direct'];
 
-interface ReferenceWritesRow extends FanoutResult {
+interface ReferenceWritesRow extends Omit<FanoutResult, 'cpuMicrosPerDelivery'> {
   readonly writes: WriteStrategy;
   readonly run: number;
   /** Lines delivered per write system call of the reference (write and writev, from /proc/<pid>/io). */
@@ -616,12 +649,6 @@ function writeCalls(pid: number): number {
   return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
 }
 
-/** CPU time a process has used so far, user and system, in clock ticks (1/100 s). */
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 /**
  * The reference with each way of writing its output (REFERENCE_WRITES), started afresh for every
  * size and run, the strategies taking turns within a run so a busy moment of the machine falls on
@@ -633,15 +660,18 @@ async function referenceWrites(options: Options): Promise<ReferenceWritesRow[]> 
     for (const size of options.sizes) {
       for (const writes of WRITE_STRATEGIES) {
         const server = await startReferenceProcess('127.0.0.1', [], { REFERENCE_WRITES: writes });
-        const room = await openRoom(server.port, '127.0.0.1', size, `w${run}s${size}${writes[0]}${Date.now() % 100000}`);
+        const { room } = served(
+          await openRoom(server.port, '127.0.0.1', size, `w${run}s${size}${writes[0]}${Date.now() % 100000}`),
+          [server],
+        );
         try {
           for (const senders of options.senders) {
             const mode: FanoutMode = { kind: 'window', inFlight: options.window, seconds: options.seconds };
             const pid = server.child.pid as number;
-            const [calls, ticks] = [writeCalls(pid), cpuTicks(pid)];
-            const result = await measureFanout(room, Math.min(senders, size), mode);
+            const calls = writeCalls(pid);
+            const { cpuMicrosPerDelivery: cpu, ...result } = await measureFanout(room, Math.min(senders, size), mode);
             const linesPerWrite = Math.round((result.deliveries / (writeCalls(pid) - calls)) * 10) / 10;
-            const cpuMicrosPerDelivery = Math.round(((cpuTicks(pid) - ticks) * 1e6) / result.deliveries) / 100;
+            const cpuMicrosPerDelivery = cpu ? Math.round((cpu.main + cpu.others) * 100) / 100 : NaN;
             rows.push({ ...result, writes, run, linesPerWrite, cpuMicrosPerDelivery });
             console.error(
               `  run ${run} reference writes=${writes} ${size} members ${senders} sender(s): ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, ${linesPerWrite} lines per write, ${cpuMicrosPerDelivery} µs CPU per delivery`,

@@ -79,6 +79,26 @@ describe('the fixed rate in turns', () => {
     expect(said.filter((name) => name === 'b')).toHaveLength(b.messages);
   });
 
+  it('reads the CPU of the processes serving a room, and none for a room without them', async () => {
+    const said: string[] = [];
+    const served = { ...(await open('d', 2, said)), processIds: [process.pid] };
+    const unknown = await open('e', 2, said);
+
+    const [withProcesses, without] = await measureRateInTurns(
+      [served, unknown],
+      [1, 1],
+      { kind: 'rate', perSecond: 100, seconds: 0.2 },
+      0.1,
+    );
+
+    expect(without.cpuMicrosPerDelivery).toBeUndefined();
+    if (process.platform !== 'linux') return;
+    // These servers run in this process, with the clients: its CPU is theirs and the clients' together.
+    expect(withProcesses.cpuMicrosPerDelivery?.main).toBeGreaterThanOrEqual(0);
+    expect(withProcesses.cpuMicrosPerDelivery?.others).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(withProcesses.cpuMicrosPerDelivery?.main)).toBe(true);
+  });
+
   it('takes a single turn when the time is shorter than a turn', async () => {
     const said: string[] = [];
     const only = await open('c', 2, said);

@@ -35,6 +35,22 @@ describe('the table against the floor', () => {
     expect(p99Row({ embedded: [window, cell(8.88, Number.NaN, [])] })?.servers.embedded).toBe('8.88');
   });
 
+  it('gives the CPU per delivery at the fixed rate, main thread and other threads, when it was read', () => {
+    const cpuRow = (fanout: Parameters<typeof floorTable>[0]['fanout']) =>
+      floorTable({ fanout }, ['embedded', 'postgres']).find((row) => row.measure.startsWith('CPU'));
+    const measured = (server: number) => ({
+      ...cell(8.88, 1.17),
+      server: { deliveriesPerSecond: 199_600, p99: 8.88, cpuMicrosPerDelivery: { main: server, others: 0.031 } },
+      reference: { deliveriesPerSecond: 199_600, p99: 7.26, cpuMicrosPerDelivery: { main: 4.8, others: 0.005 } },
+    });
+    expect(cpuRow({ embedded: [window, measured(4.75)], postgres: [window, measured(4.9)] })).toEqual({
+      measure: 'CPU per delivery at 200/s, µs: main thread + other threads',
+      floor: '4.80 + 0.01',
+      servers: { embedded: '4.75 + 0.03', postgres: '4.90 + 0.03' },
+    });
+    expect(cpuRow({ embedded: [window, cell(8.88, 1.17)] })).toBeUndefined();
+  });
+
   it('puts each fan-out against the floor of the same cell', () => {
     const rows = floorTable({ fanout: { embedded: [window] } }, ['embedded']);
     expect(rows[0]).toEqual({
