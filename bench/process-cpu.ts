@@ -18,16 +18,17 @@ export function statCpuMs(stat: string): number {
 
 /**
  * The CPU time `pids` have used so far, summed: their main threads, and every other thread (the
- * process's total, so that threads already ended still count). Undefined where /proc cannot be
- * read (not Linux, a process gone).
+ * process's total less the main thread's, so that threads already ended still count). Undefined
+ * where /proc cannot be read (not Linux, a process gone).
  */
 export function processesCpu(pids: readonly number[]): ThreadsCpu | undefined {
   let main = 0;
   let all = 0;
   try {
     for (const pid of pids) {
-      all += statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      // The main thread first: a tick it gains before the total is read counts once, in the total.
       main += statCpuMs(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+      all += statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     }
   } catch {
     return undefined;
@@ -35,7 +36,11 @@ export function processesCpu(pids: readonly number[]): ThreadsCpu | undefined {
   return { main, others: all - main };
 }
 
-/** The CPU used between two readings; undefined if either is missing. */
+/**
+ * The CPU used between two readings; undefined if either is missing. A main thread's tick that
+ * falls between its two reads of one reading counts as another thread's, so the others' share is
+ * right to within a tick each way, and never read below nothing.
+ */
 export function cpuBetween(before: ThreadsCpu | undefined, after: ThreadsCpu | undefined): ThreadsCpu | undefined {
-  return before && after ? { main: after.main - before.main, others: after.others - before.others } : undefined;
+  return before && after ? { main: after.main - before.main, others: Math.max(0, after.others - before.others) } : undefined;
 }

@@ -38,5 +38,7 @@ describe('CPU time of processes, from /proc', () => {
     expect(processesCpu([2 ** 30])).toBeUndefined();
     expect(cpuBetween(undefined, { main: 1, others: 2 })).toBeUndefined();
     expect(cpuBetween({ main: 1, others: 2 }, { main: 4, others: 7 })).toEqual({ main: 3, others: 5 });
+    // A tick read as another thread's in the first reading and as the main thread's in the second.
+    expect(cpuBetween({ main: 100, others: 20 }, { main: 130, others: 10 })).toEqual({ main: 30, others: 0 });
   });
 });
