@@ -83,8 +83,10 @@ export async function measureFanout(room: Room, senders: number, mode: FanoutMod
 
 /**
  * The fixed rate on several rooms (each on its own server) in turns of `turnSeconds`, until each has
- * had `mode.seconds`: the first room, the second, …, then back from the last, so that none always
- * goes first. A room's latencies from all its turns make one histogram, and so one p99.
+ * had `mode.seconds`: the first room, the second, …, the last, then the first again. Every turn
+ * follows another room's (with one room, its own), so no server gets two turns in a row, which
+ * another would not: a server just measured meets the next second warmer than one that has waited.
+ * A room's latencies from all its turns make one histogram, and so one p99.
  *
  * Measured one after another, each for the whole time, the servers met different machines: on these
  * two shared cores the CPU each message costs moves by up to two fifths from one minute to the
@@ -101,10 +103,9 @@ export async function measureRateInTurns(
   const stretches: Stretch[][] = rooms.map(() => []);
   const turns = Math.max(1, Math.round(mode.seconds / turnSeconds));
   const turn = { ...mode, seconds: mode.seconds / turns };
-  const indexes = rooms.map((_, index) => index);
   for (let round = 0; round < turns; round++) {
-    for (const index of round % 2 === 0 ? indexes : [...indexes].reverse()) {
-      stretches[index].push(await fanoutStretch(rooms[index], senders[index], turn, histograms[index]));
+    for (const [index, room] of rooms.entries()) {
+      stretches[index].push(await fanoutStretch(room, senders[index], turn, histograms[index]));
     }
   }
   return rooms.map((room, index) => summary(room, senders[index], mode, histograms[index], stretches[index]));
