@@ -1,6 +1,6 @@
 import type { BenchDatabase } from './bench-database';
 
-/** The parts of each scenario's summary the table reads. */
+/** The parts of each scenario's summary the table reads: a target's fan-out figures, … */
 interface FanoutFigures {
   readonly deliveriesPerSecond: number;
   readonly p99: number;

@@ -246,9 +246,9 @@ async function fanout(options: Options, scratch: string, federated: boolean): Pr
       throw new Error(`a ${target.name} process exited during the measurement`);
     const link = linkLinesPerMessage ? `, link lines per message ${JSON.stringify(linkLinesPerMessage)}` : '';
     const cpu = result.cpuMicrosPerDelivery;
-    const cpuText = cpu ? `, CPU per delivery ${cpu.main} µs main thread + ${cpu.others} other threads` : '';
+    const cpuPart = cpu ? `, CPU per delivery ${cpu.main} µs main thread + ${cpu.others} other threads` : '';
     console.error(
-      `  run ${run} ${scenario} ${target.name} ${result.members} members ${result.senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}${cpuText}${link}`,
+      `  run ${run} ${scenario} ${target.name} ${result.members} members ${result.senders} sender(s) ${result.mode}: ${result.deliveriesPerSecond} deliveries/s, p99 ${result.latencyMs.p99} ms, lost ${result.lost}${cpuPart}${link}`,
     );
     return { ...result, target: kind, run, federation, database, linkLinesPerMessage };
   };
