@@ -12,14 +12,21 @@ export function median(values: readonly number[]): number {
 }
 
 /**
- * `items` in the order run `run` (from 1) measures them: each run starts one further along, so
- * over as many runs as there are items each one is measured first, last and in between once.
+ * `items` in the order run `run` (from 1) measures them. Each run starts one further along, so over
+ * as many runs as there are items each one is measured first once; and every second run goes round
+ * the other way (first item kept, the rest reversed), so that over two runs each item comes right
+ * after each other one, and over twice as many runs as there are items each one is measured first,
+ * last and in between twice.
+ *
  * Measured always in the same order, whatever came first in a run read a higher p99 at a fixed
- * rate, whichever server it was.
+ * rate, whichever server it was. Measured always round the same way, each server would always
+ * follow the same one, and meet in its first moments whatever that one left running (its collector's
+ * threads, its database's thread, the kernel's work on its sockets).
  */
 export function inTurn<T>(items: readonly T[], run: number): T[] {
   const start = (run - 1) % Math.max(1, items.length);
-  return [...items.slice(start), ...items.slice(0, start)];
+  const order = [...items.slice(start), ...items.slice(0, start)];
+  return run % 2 === 1 ? order : [...order.slice(0, 1), ...order.slice(1).reverse()];
 }
 
 /** `value`'s ratio to `base` in each run that has both, in the order the runs first appear in `rows`. */

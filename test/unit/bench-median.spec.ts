@@ -23,13 +23,31 @@ describe('the bench median', () => {
 });
 
 describe('the order of the targets in a run', () => {
-  it('starts one further along each run, so each target is first once in as many runs', () => {
+  it('starts one further along each run, and goes round the other way every second run', () => {
     const targets = ['embedded', 'postgres', 'reference'];
     expect(inTurn(targets, 1)).toEqual(['embedded', 'postgres', 'reference']);
-    expect(inTurn(targets, 2)).toEqual(['postgres', 'reference', 'embedded']);
+    expect(inTurn(targets, 2)).toEqual(['postgres', 'embedded', 'reference']);
     expect(inTurn(targets, 3)).toEqual(['reference', 'embedded', 'postgres']);
-    expect(inTurn(targets, 4)).toEqual(targets);
+    expect(inTurn(targets, 4)).toEqual(['embedded', 'reference', 'postgres']);
+    expect(inTurn(targets, 5)).toEqual(['postgres', 'reference', 'embedded']);
+    expect(inTurn(targets, 6)).toEqual(['reference', 'postgres', 'embedded']);
+    expect(inTurn(targets, 7)).toEqual(targets);
     expect(targets).toEqual(['embedded', 'postgres', 'reference']);
+  });
+
+  it('over twice as many runs as targets, puts each first and last twice and after each other one three times', () => {
+    const targets = ['a', 'b', 'c'];
+    const orders = [1, 2, 3, 4, 5, 6].map((run) => inTurn(targets, run));
+    const count = (key: (order: string[]) => string[]) => {
+      const counts: Record<string, number> = {};
+      for (const order of orders) for (const name of key(order)) counts[name] = (counts[name] ?? 0) + 1;
+      return counts;
+    };
+    expect(count((order) => [order[0]])).toEqual({ a: 2, b: 2, c: 2 });
+    expect(count((order) => [order[2]])).toEqual({ a: 2, b: 2, c: 2 });
+    // Going round, a turn follows the one before it, and the first follows the last.
+    const follows = count((order) => order.map((name, index) => `${order[(index + 2) % 3]}>${name}`));
+    expect(follows).toEqual({ 'a>b': 3, 'a>c': 3, 'b>a': 3, 'b>c': 3, 'c>a': 3, 'c>b': 3 });
   });
 
   it('keeps a single target, and no targets', () => {
