@@ -4,6 +4,7 @@ import { InformationShown, parseLaunchArguments } from './config/launch-argument
 import { loadSettings } from './config/load-settings';
 import { openEarly } from './database/embedded-database';
 import { discardPreparedThread } from './database/embedded-thread';
+import { preparePgThread } from './database/pg-thread';
 import { plainFailure } from './database/plain-failure';
 import { withDeferredDateFormats } from './deferred-date-formats';
 import { startupTimes } from './startup-times';
@@ -33,9 +34,13 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv, ou
     throw error;
   }
   // The embedded database opens in its thread (the one main started ahead, if it did) while this
-  // one loads the server's modules; on PostgreSQL a thread started ahead is not wanted.
+  // one loads the server's modules; on PostgreSQL that thread is not wanted, and the driver's
+  // thread starts instead.
   const { url, dataDir, templateDir } = settings.database;
-  if (url) void discardPreparedThread();
+  if (url) {
+    void discardPreparedThread();
+    preparePgThread();
+  }
   const early = url ? undefined : openEarly(dataDir, templateDir);
   try {
     await early?.begun;

@@ -3,6 +3,7 @@ import { ENTITIES } from './entities';
 import { DatabaseLog } from './database-log';
 import { MIGRATIONS } from './migrations';
 import { pgliteDriver } from './pglite-driver';
+import { pgThreadDriver } from './pg-thread';
 
 export interface DatabaseSettings {
   /** PostgreSQL connection string; unset means the embedded database. */
@@ -34,6 +35,9 @@ export const ANSWER_MARGIN_MS = 1000;
  * on the server (`statement_timeout`) and, a second later, on the client (`query_timeout`), which
  * also holds when the server's packets are dropped. The embedded database has no network to wait
  * on, and PGlite runs a statement to its end in its thread: neither applies there.
+ *
+ * Either database runs off the main thread: PGlite in the embedded database's thread, `pg` (its
+ * pools, sockets and wire protocol) in the PostgreSQL driver's thread (`pg-thread.ts`).
  */
 export function databaseOptions(database: DatabaseSettings, log?: DatabaseLog): DataSourceOptions {
   const common = {
@@ -51,19 +55,13 @@ export function databaseOptions(database: DatabaseSettings, log?: DatabaseLog): 
     return {
       ...common,
       url: database.url,
-      driver: loadObservedPg()({ server: postgresServer(database.url), connectionFailed }),
+      driver: pgThreadDriver({ server: postgresServer(database.url), connectionFailed }),
       ...(database.connectTimeoutMs === undefined ? {} : { connectTimeoutMS: database.connectTimeoutMs }),
       extra: statementBounds(database.statementTimeoutMs),
     };
   }
   const progress = log && ((message: string) => log.progress(message));
   return { ...common, driver: pgliteDriver(database.dataDir, progress, database.templateDir) };
-}
-
-/** `pg` is loaded only for PostgreSQL: an embedded start does without its 50 ms. */
-function loadObservedPg(): typeof import('./observed-pg').observedPg {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when PostgreSQL is configured
-  return (require('./observed-pg') as typeof import('./observed-pg')).observedPg;
 }
 
 /** The pool's `extra` options: each statement bounded on the server and, a little later, on the client. */

@@ -61,8 +61,8 @@ export interface Failure {
   readonly message: string;
   /** Whether it was an Error: PGlite's file system throws plain objects (`{ name: 'ErrnoError', errno }`). */
   readonly isError: boolean;
-  /** Its own fields whose values are strings or numbers: `code`, `errno`, `detail`, `constraint` … */
-  readonly fields: Readonly<Record<string, string | number>>;
+  /** Its own fields whose values are strings, numbers or booleans: `code`, `errno`, `detail`, `constraint` … */
+  readonly fields: Readonly<Record<string, string | number | boolean>>;
   readonly cause?: Failure;
 }
 
@@ -73,9 +73,10 @@ export function toFailure(value: unknown, depth = 0): Failure {
     return { name: 'Error', message: String(value), isError: false, fields: {} };
   }
   const record = value as Record<string, unknown>;
-  const fields: Record<string, string | number> = {};
+  const fields: Record<string, string | number | boolean> = {};
   for (const [key, field] of Object.entries(record)) {
-    if (key !== 'message' && key !== 'stack' && (typeof field === 'string' || typeof field === 'number')) fields[key] = field;
+    if (key === 'message' || key === 'stack') continue;
+    if (typeof field === 'string' || typeof field === 'number' || typeof field === 'boolean') fields[key] = field;
   }
   const cause = record.cause !== undefined && depth < MAX_DEPTH ? toFailure(record.cause, depth + 1) : undefined;
   return {

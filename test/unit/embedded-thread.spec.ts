@@ -44,6 +44,17 @@ describe('failures crossing threads', () => {
     expect(back).toMatchObject({ code: '23505', constraint: 'users_pkey', position: 7 });
   });
 
+  test("a timed-out connection's marks come along: its code, and that it went unanswered", () => {
+    const error = Object.assign(new Error('no answer from PostgreSQL at db:5432 within 500 ms'), {
+      code: 'ETIMEDOUT',
+      unanswered: true,
+      handler: () => undefined,
+    });
+    const back = fromFailure(toFailure(error)) as Error & Record<string, unknown>;
+    expect(back).toMatchObject({ code: 'ETIMEDOUT', unanswered: true });
+    expect(back).not.toHaveProperty('handler');
+  });
+
   test('a plain object thrown by the file system is an Error in words on this side', () => {
     const back = fromFailure(toFailure({ name: 'ErrnoError', errno: 51 }));
     expect(back.name).toBe('ErrnoError');
