@@ -16,7 +16,7 @@ import { plainFailure } from './plain-failure';
  * thread per delivery (BENCHMARKS.md, the fourteenth pass). A worker has its own copy.
  *
  * One thread serves every pool of the process (the migrations' and the server's). It holds the
- * process open while a pool is in use, and is started again for the next pool if it stopped.
+ * process open while an answer from it is awaited, and is started again for a pool if it stopped.
  */
 
 type Pending = { resolve: (reply: PgReply) => void; reject: (error: Error) => void };
@@ -62,20 +62,23 @@ class PgThread {
   addPool(pool: ThreadPool, settings: PoolSettings): number {
     const id = this.nextId++;
     this.pools.set(id, pool);
-    if (this.pools.size === 1) this.worker.ref();
     this.tell({ kind: 'pool', pool: id, settings });
     return id;
   }
 
   forgetPool(id: number): void {
     this.pools.delete(id);
-    if (this.pools.size === 0) this.worker.unref();
   }
 
-  /** A request that is answered; fails at once when the thread has stopped. */
+  /**
+   * A request that is answered; fails at once when the thread has stopped. The thread holds the
+   * process open while an answer is awaited, and only then: a pool left open (a start that failed
+   * before TypeORM could end it) never keeps a process from exiting.
+   */
   ask(request: Extract<PgRequest, { id: number }>): Promise<PgReply> {
     if (this.stopped) return Promise.reject(this.stopped);
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(request.id, { resolve, reject });
       this.worker.postMessage(request);
     });
@@ -97,6 +100,7 @@ class PgThread {
     const waiting = this.pending.get(reply.id);
     if (!waiting) return;
     this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
     if (reply.kind === 'failed') waiting.reject(fromFailure(reply.failure));
     else waiting.resolve(reply);
   }

@@ -69,6 +69,22 @@ for (const database of testDatabases().filter(({ name }) => name === 'postgres')
       expect(code).toBe(0);
     });
 
+    test('a pool that a failed start left open does not keep the process from exiting', async () => {
+      const missing = new URL(url);
+      missing.pathname = `/no_such_database_${process.pid}`;
+      const script = `
+        const { DataSource } = require('typeorm');
+        const { databaseOptions } = require('./dist/database/database.options');
+        const source = new DataSource({ ...databaseOptions({ url: process.env.URL, dataDir: './unused' }), migrationsRun: false });
+        source.initialize().then(
+          () => console.log('opened'),
+          (error) => { console.log('failed: ' + error.code); process.exitCode = 3; },
+        );`;
+      const { code, output } = await runScript(script, { URL: missing.toString() }, 20_000);
+      expect(output.trim()).toBe('failed: 3D000');
+      expect(code).toBe(3);
+    });
+
     test("a transaction's statements stay on its connection, unseen by another until it commits", async () => {
       await source.query('CREATE TABLE IF NOT EXISTS thread_notes (id serial PRIMARY KEY, body text UNIQUE NOT NULL)');
       await source.query('TRUNCATE thread_notes');
