@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { BuildPlan, Built } from './embedded-build';
 import { fromFailure, OpenRequest, QueryResult, Reply, Request, ThreadOptions } from './embedded-messages';
 import { plainFailure } from './plain-failure';
+import { threadScript } from './thread-script';
 
 /**
  * PostgreSQL's settings for the embedded database, on top of PGlite's. PostgreSQL's shared memory
@@ -39,16 +40,8 @@ export const threadModules: { pglite: string; code: ThreadOptions['code'] } = {
   code: postgresCode(),
 };
 
-/** The thread's script: compiled JavaScript after a build, TypeScript under ts-node in tests. */
-function workerScript(): { file: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts')) {
-    return { file: join(__dirname, 'embedded-worker.ts'), execArgv: ['--require', 'ts-node/register/transpile-only'] };
-  }
-  return { file: join(__dirname, 'embedded-worker.js'), execArgv: [] };
-}
-
 function startThread(): Worker {
-  const { file, execArgv } = workerScript();
+  const { file, execArgv } = threadScript('embedded-worker');
   const options: ThreadOptions = { pglite: threadModules.pglite, code: threadModules.code };
   return new Worker(file, { workerData: options, execArgv, resourceLimits: THREAD_HEAP });
 }

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fromFailure, QueryResult } from './embedded-messages';
 import { PgReply, PgRequest, PoolSettings } from './pg-messages';
 import { plainFailure } from './plain-failure';
+import { threadScript } from './thread-script';
 
 /*
  * PostgreSQL's driver (`pg`) in a thread of its own, as the embedded database is: the main thread's
@@ -21,14 +21,6 @@ import { plainFailure } from './plain-failure';
 
 type Pending = { resolve: (reply: PgReply) => void; reject: (error: Error) => void };
 
-/** The thread's script: compiled JavaScript after a build, TypeScript under ts-node in tests. */
-function workerScript(): { file: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts')) {
-    return { file: join(__dirname, 'pg-worker.ts'), execArgv: ['--require', 'ts-node/register/transpile-only'] };
-  }
-  return { file: join(__dirname, 'pg-worker.js'), execArgv: [] };
-}
-
 class PgThread {
   private static current: PgThread | undefined;
   private readonly worker: Worker;
@@ -44,7 +36,7 @@ class PgThread {
   }
 
   private constructor() {
-    const { file, execArgv } = workerScript();
+    const { file, execArgv } = threadScript('pg-worker');
     this.worker = new Worker(file, { execArgv });
     this.worker.unref();
     this.worker.on('message', (reply: PgReply) => this.settle(reply));
@@ -139,9 +131,7 @@ class ThreadClient extends EventEmitter {
     const done = typeof paramsOrCallback === 'function' ? paramsOrCallback : callback;
     const running = this.thread
       .ask({ kind: 'query', id: this.thread.newId(), client: this.id, text, params })
-      .then((reply) =>
-        reply.kind === 'done' ? (reply.result as QueryResult | QueryResult[]) : { rows: [], rowCount: 0, fields: [] },
-      );
+      .then((reply) => (reply as Extract<PgReply, { kind: 'done' }>).result as QueryResult | QueryResult[]);
     if (!done) return running;
     running.then(
       (result) => done(null, result),
