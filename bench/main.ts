@@ -180,7 +180,7 @@ async function openTarget(
 ): Promise<{ room: Room; processes: ServerProcess[]; away?: FederatedServer }> {
   if (target === 'reference') {
     const server = await startReferenceProcess();
-    return served(await openRoom(server.port, '127.0.0.1', size, tag), [server]);
+    return served(await roomOn(server, 'the reference', size, tag), [server]);
   }
   if (federation) {
     if (options.host) throw new Error('the federation scenario starts its own pair of servers: leave out --host');
@@ -190,7 +190,20 @@ async function openTarget(
   if (options.host) return { room: await openRoom(options.port ?? 4400, options.host, size, tag), processes: [] };
   const dir = mkdtempSync(join(scratch, 'server-'));
   const server = await startBenchServer(database ?? 'embedded', dir, ['host: 127.0.0.1', ...FANOUT_LINES], profiling(options));
-  return served(await openRoom(server.port, '127.0.0.1', size, tag), [server]);
+  return served(await roomOn(server, `the chat server on ${database ?? 'embedded'}`, size, tag), [server]);
+}
+
+const LINES_ON_FAILURE = 20;
+
+/** A room on a server this bench started; if it cannot be opened, the error names the server and ends with its last lines. */
+async function roomOn(server: ServerProcess, what: string, size: number, tag: string): Promise<Room> {
+  try {
+    return await openRoom(server.port, '127.0.0.1', size, tag);
+  } catch (error) {
+    const recent = server.recentOutput().trimEnd().split('\n').slice(-LINES_ON_FAILURE).join('\n');
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}\n${what} (port ${server.port}) printed last:\n${recent}`, { cause: error });
+  }
 }
 
 /** A room with the processes that serve it, whose CPU the measurements read. */

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import Redis from 'ioredis';
-import { freePort } from './server-process';
+import { freePort, stopAtExit } from './server-process';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const REDIS_BENCHMARK = '/usr/bin/redis-benchmark';
@@ -94,6 +94,7 @@ export class RedisProcess {
     const args = ['--port', String(port), '--bind', HOST, '--dir', dir, '--daemonize', 'no'];
     args.push('--save', '', '--appendonly', 'yes', '--appendfsync', 'always');
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    stopAtExit(child);
     let output = '';
     const ready = new Promise<void>((resolve, reject) => {
       const keep = (chunk: Buffer) => {

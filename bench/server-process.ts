@@ -10,6 +10,7 @@ const MAIN = join(ROOT, 'dist', 'main.js');
 const REFERENCE = join(ROOT, 'bench', 'reference-server.ts');
 
 const OUTPUT_KEPT = 64 * 1024;
+const TAIL_KEPT = 16 * 1024;
 
 /**
  * glibc's malloc arenas and trim threshold, as `npm start` and the container image set them
@@ -29,21 +30,47 @@ export interface ServerProcess {
   rssKb(): number;
   /** What it printed from its start, up to the first 64 KiB. */
   output(): string;
+  /** The last 16 KiB or so of what it printed, from a line's start. */
+  recentOutput(): string;
   /** How the process ended without stop() asking it to ("exit code 1", "signal SIGSEGV"), or undefined. */
   crash(): string | undefined;
   /** SIGTERM, then waits for the exit. */
   stop(): Promise<void>;
 }
 
+const running = new Set<ChildProcess>();
+
+/**
+ * `child` gets SIGTERM when the bench exits, however it ends (a failed measurement included),
+ * unless it has exited already: a server is never left running after the run.
+ */
+export function stopAtExit(child: ChildProcess): void {
+  if (running.size === 0) process.once('exit', stopRunning);
+  running.add(child);
+  child.once('exit', () => {
+    running.delete(child);
+    if (running.size === 0) process.removeListener('exit', stopRunning);
+  });
+}
+
+function stopRunning(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
+
 /** Starts `node <args>` and waits for its "listening on" line (JSON log or plain text). */
 export async function spawnListening(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  stopAtExit(child);
   // Output is kept up to a bound, then only drained, so the child never blocks on a full pipe.
   let output = '';
+  let tail = '';
   let listening = false;
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
-      if (output.length < OUTPUT_KEPT) output += chunk.toString();
+      const text = chunk.toString();
+      if (output.length < OUTPUT_KEPT) output += text;
+      tail += text;
+      if (tail.length > 2 * TAIL_KEPT) tail = tail.slice(-TAIL_KEPT);
       if (listening) return;
       const match = /listening on [\d.]+:(\d+)/.exec(output);
       if (match) {
@@ -71,6 +98,11 @@ export async function spawnListening(args: readonly string[], env: NodeJS.Proces
       return match ? Number(match[1]) : 0;
     },
     output: () => output,
+    recentOutput: () => {
+      const recent = tail.slice(-TAIL_KEPT);
+      const lineStart = recent.length < tail.length ? recent.indexOf('\n') + 1 : 0;
+      return recent.slice(lineStart);
+    },
     crash: () => crash,
     stop: async () => {
       stopping = true;

@@ -3,6 +3,7 @@ import { LineClient } from './harness/line-client';
 import { TestServer } from './harness/test-server';
 
 const CLIENTS = 200;
+const BURST = 500;
 
 async function connectMany(port: number, count: number, prefix: string): Promise<LineClient[]> {
   return Promise.all(Array.from({ length: count }, (_, index) => LineClient.connect(port, `${prefix}${index}`)));
@@ -51,6 +52,41 @@ for (const database of testDatabases()) {
           expect(received).toEqual(new Set(senders.map((_, index) => `RECV user${index} lobby message ${index}`)));
         }),
       );
+    });
+
+    // JOINs arriving together are stored a batch to a statement, so a burst far larger than the
+    // pool never waits for a free connection (PostgreSQL's pool has ten; here a wait may last 100 ms).
+    test(`a burst of ${BURST} JOINs all succeed, waiting at most 100 ms for a database connection`, async () => {
+      await server.stop();
+      // Loopback exempt from the per-address cap on connections (256), as for the benchmark.
+      server = await TestServer.start(
+        { ...(await database.fresh()), connectTimeoutMs: 100 },
+        { limits: { exemptLoopback: true } },
+      );
+      clients = await connectMany(server.port, BURST, 'b');
+      await logInEach(clients, 'burst');
+      clients[0].send('CREATE crowd');
+      await clients[0].expectLine('RESULT CREATE crowd 1');
+      clients.forEach((client) => client.send('JOIN crowd'));
+      const replies = await Promise.all(clients.map((client) => client.readLine(20000)));
+      expect(replies.filter((reply) => reply !== 'RESULT JOIN crowd 1')).toEqual([]);
+      clients.forEach((client) => client.send('JOIN crowd'));
+      const again = await Promise.all(clients.map((client) => client.readLine(20000)));
+      expect(again.filter((reply) => reply !== 'RESULT JOIN crowd 0')).toEqual([]);
+
+      // Every membership was stored: after a restart on the same database, each member gets the room's messages.
+      for (const client of clients) client.close();
+      await server.restart();
+      clients = await connectMany(server.port, BURST, 'a');
+      await Promise.all(
+        clients.map(async (client, index) => {
+          client.send(`LOGIN burst${index} pw${index}`);
+          await client.expectLine('RESULT LOGIN 1', 20000);
+        }),
+      );
+      clients[0].send('SAY crowd still here');
+      const heard = await Promise.all(clients.map((client) => client.readLine(20000)));
+      expect(heard.filter((line) => line !== 'RECV burst0 crowd still here')).toEqual([]);
     });
 
     // "Database unique constraints back the 'already exists' rules."

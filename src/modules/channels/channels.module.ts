@@ -7,13 +7,14 @@ import { ChannelEvents } from './channel-events';
 import { ChannelsController } from './channels.controller';
 import { ChannelsService } from './channels.service';
 import { Membership } from './membership.entity';
+import { MembershipWrites } from './membership-writes';
 import { RemoteMembership } from './remote-membership.entity';
 
 /** CREATE, JOIN, SAY, CHANNELS; other modules subscribe to `ChannelEvents` and plug in `RemoteChannels`. */
 @Module({
   imports: [TypeOrmModule.forFeature([Channel, Membership, RemoteMembership]), PresenceModule],
   controllers: [ChannelsController],
-  providers: [ChannelsService, ChannelDirectory, ChannelEvents],
+  providers: [ChannelsService, MembershipWrites, ChannelDirectory, ChannelEvents],
   exports: [ChannelsService, ChannelEvents],
 })
 export class ChannelsModule {}

@@ -16,6 +16,7 @@ import { ChannelDirectory } from './channel-directory';
 import { ChannelEvents } from './channel-events';
 import { ChannelReplication } from './channel-replication';
 import { Membership } from './membership.entity';
+import { MembershipWrites } from './membership-writes';
 import { NO_REMOTE_CHANNELS, RemoteChannels } from './remote-channels';
 import { RemoteMembership } from './remote-membership.entity';
 
@@ -37,6 +38,7 @@ export class ChannelsService implements OnModuleInit {
     @InjectRepository(Channel) private readonly channels: Repository<Channel>,
     @InjectRepository(Membership) private readonly memberships: Repository<Membership>,
     @InjectRepository(RemoteMembership) private readonly remoteMemberships: Repository<RemoteMembership>,
+    private readonly membershipWrites: MembershipWrites,
     private readonly directory: ChannelDirectory,
     private readonly presence: Presence,
     private readonly events: ChannelEvents,
@@ -128,21 +130,10 @@ export class ChannelsService implements OnModuleInit {
     if (!(await this.caughtUp())) return false;
     const channel = this.directory.get(target);
     if (!channel || channel.members.has(member)) return false;
-    try {
-      if (remoteUser) {
-        await this.remoteMemberships.insert({ channelId: channel.id, userName: remoteUser.name, userHost: remoteUser.host });
-      } else {
-        await this.memberships
-          .createQueryBuilder()
-          .insert()
-          .values({ channelId: channel.id, userId: () => '(SELECT id FROM users WHERE name = :user)' })
-          .setParameter('user', member)
-          .execute();
-      }
-    } catch (error) {
-      if (isUniqueViolation(error)) return false;
-      throw error;
-    }
+    const stored = remoteUser
+      ? await this.membershipWrites.addRemote(channel.id, remoteUser.name, remoteUser.host)
+      : await this.membershipWrites.addLocal(channel.id, member);
+    if (!stored) return false;
     channel.members.add(member);
     await this.replication?.joined(target, member);
     this.events.emit('memberJoined', { channel: target, member });
